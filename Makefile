@@ -1,0 +1,31 @@
+# Two commands do all the set-up: `make report` (the main job) and `make test`.
+# Both create .venv and install the project into it on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: report test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $(STAMP)
+
+## the harness against the reference store; writes reports/latest/
+report: $(STAMP)
+	$(BIN)/store-harness report $(ARGS)
+
+## the whole test suite, in parallel
+test: $(STAMP)
+	$(BIN)/python -m pytest -n auto --benchmark-skip $(ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python -m pytest tests/benchmarks -n 0 --benchmark-only $(ARGS)
+
+clean:
+	rm -rf $(VENV) reports/latest .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,368 @@
+"""Layout 2: ``sessions.d/``, one JSON file per session (the seed's proposal).
+
+Seed files hold one bare entry named ``<sanitize_key(key)>.json``. Hardened files
+(``keyed_files``) hold ``{"format": KEYED_FORMAT, "entries": {exact key: entry}}`` for every
+key of one normal form, named by :func:`keyed_file_name`.
+
+Promises: seed -- each file is replaced atomically, but a call touching several files is
+*not* atomic (each rename lands on its own), and nothing survives power loss for sure.
+Hardened -- a call touching several files first publishes an intent journal
+(``<folder>/.journal``) and is rolled forward after a crash, so every call is
+all-or-nothing, and with ``fsync`` durable once it returns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from ._atomic import TMP_SUFFIX, ensure_dir, quarantine, remove_file, write_atomic
+from ._base import Problem, SessionStore, StoreMap
+from ._cache import cache_ttl_ms
+from ._codec import KEYED_FORMAT, decode_json, encode_json
+from ._keys import (
+    ENTRY_SUFFIX,
+    keyed_file_name,
+    normalize_key,
+    resolve_key,
+    sanitize_key,
+    unsanitize_key,
+)
+from ._lock import StoreLock
+from ._profile import Profile
+
+__all__ = ["JOURNAL_FORMAT", "JOURNAL_NAME", "DirectoryStore", "directory_path"]
+
+T = TypeVar("T")
+JOURNAL_NAME = ".journal"
+JOURNAL_FORMAT = "store-harness.journal/1"
+Files = dict[str, dict[str, Any]]  # file name -> {key: entry}
+
+
+def directory_path(store_path: str, profile: Profile) -> str:
+    """Where the directory layout of ``store_path`` lives."""
+    folder, name = os.path.split(os.path.abspath(store_path))
+    if profile.own_folder:
+        stem = name[: -len(".json")] if name.endswith(".json") else name
+        return os.path.join(folder, stem + ".d")
+    # HAZARD(own_folder): upstream always uses sessions.d/, so a.json and b.json in one
+    # folder share (and overwrite) one directory store.
+    return os.path.join(folder, "sessions.d")
+
+
+class DirectoryStore(SessionStore):
+    layout = "directory"
+
+    def __init__(self, store_path: str, **kwargs: Any) -> None:
+        super().__init__(store_path, **kwargs)
+        self.dir = directory_path(self.store_path, self.profile)
+        self.lock = StoreLock(self.fs, self.store_path + ".lock", self.profile, self.runtime)
+
+    # --- names and parsing -----------------------------------------------------------------
+    def file_name(self, key: str) -> str:
+        if self.profile.keyed_files:
+            return keyed_file_name(key)
+        return sanitize_key(key) + ENTRY_SUFFIX
+
+    def path_of(self, name: str) -> str:
+        return os.path.join(self.dir, name)
+
+    def _parse(self, name: str, raw: bytes) -> dict[str, Any]:
+        """Entries held by one file; ``ValueError`` when it is not a valid store file."""
+        data = decode_json(raw)
+        if not isinstance(data, dict):
+            raise ValueError(f"top level is {type(data).__name__}, not an object")
+        if self.profile.keyed_files and data.get("format") == KEYED_FORMAT:
+            entries = data.get("entries")
+            if not isinstance(entries, dict):
+                raise ValueError("keyed file without an 'entries' object")
+            return entries
+        return {unsanitize_key(name[: -len(ENTRY_SUFFIX)]): data}
+
+    def _encode_file(self, entries: dict[str, Any]) -> bytes:
+        if self.profile.keyed_files:
+            return encode_json({"format": KEYED_FORMAT, "entries": entries})
+        ((_key, entry),) = entries.items()
+        return encode_json(entry)
+
+    def _read_one(self, name: str) -> tuple[dict[str, Any] | None, bool]:
+        """(entries or None when missing, corrupt?) for one file."""
+        path = self.path_of(name)
+        try:
+            raw = self.fs.read_file(path)
+        except FileNotFoundError:
+            return None, False
+        except OSError as exc:  # a folder named *.json, unreadable file, ...
+            self._problem(path, f"unreadable: {exc.strerror or exc}")
+            return None, True
+        try:
+            return self._parse(name, raw), False
+        except ValueError as exc:
+            reason = "empty file" if not raw else f"not a store file: {exc}"
+            self._problem(path, reason)
+            return None, True
+
+    def _problem(self, path: str, reason: str) -> None:
+        # HAZARD(quarantine_corrupt): upstream skips such files without a word (and a later
+        # full save deletes them); hardened reports them and never deletes them.
+        if self.profile.quarantine_corrupt:
+            self.problems.append(Problem(path, reason))
+
+    def _scan(self) -> tuple[Files, set[str], list[str]]:
+        """(valid files, corrupt names, all names) of the whole folder."""
+        try:
+            names = self.fs.listdir(self.dir)
+        except FileNotFoundError:
+            return {}, set(), []
+        files: Files = {}
+        corrupt: set[str] = set()
+        for name in names:
+            if not name.endswith(ENTRY_SUFFIX):
+                continue  # temp files, quarantined files, the journal
+            entries, bad = self._read_one(name)
+            if bad:
+                corrupt.add(name)
+            elif entries is not None:
+                files[name] = entries
+        if self.profile.journal and JOURNAL_NAME in names:
+            self._overlay_journal(files)
+        return files, corrupt, names
+
+    @staticmethod
+    def _flatten(files: Files) -> StoreMap:
+        data: StoreMap = {}
+        for entries in files.values():
+            data.update(entries)
+        return data
+
+    # --- reading ---------------------------------------------------------------------------
+    def load(self, skip_cache: bool = False) -> StoreMap:
+        # Directory hits rely on the TTL alone (upstream): no mtime to check.
+        if not skip_cache:
+            hit = self.cache.get(self.dir, self.runtime.now_ms(), cache_ttl_ms())
+            if hit is not None:
+                return hit
+        data = self._flatten(self._scan()[0])
+        if cache_ttl_ms() > 0:
+            self.cache.put(self.dir, self.runtime.now_ms(), data, None)
+        return data
+
+    def read_updated_at(self, key: str) -> int | None:
+        # Reads only the file of the normalized key (upstream's fast path). HAZARD(seed):
+        # an entry stored under a non-normalized key has another file and is not found.
+        name = self.file_name(normalize_key(key))
+        entries, _bad = self._read_one(name)
+        if self.profile.journal:
+            entries = self._journal_view(name, entries)
+        if not entries:
+            return None
+        found, _ = resolve_key(entries, key, deterministic=self.profile.deterministic_tiebreak)
+        entry = entries.get(found) if found is not None else None
+        value = entry.get("updatedAt") if isinstance(entry, dict) else None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    # --- writing ---------------------------------------------------------------------------
+    def _change_all(self, mutator: Callable[[StoreMap], T], *, full_write: bool) -> T:
+        with self.lock.held():
+            self._replay_journal()
+            files, corrupt, names = self._scan()
+            data = self._flatten(files)
+            snapshot = {k: encode_json(v) for k, v in data.items()}
+            result = self._run_mutator(data, mutator, snapshot)
+            if self.profile.keyed_files:
+                self._apply(self._keyed_ops(files, data, only=None), corrupt)
+            elif full_write:
+                self._seed_full_write(data, names)
+            else:
+                self._seed_diff_write(snapshot, data)
+            return result
+
+    def _change_key(self, key: str, change: Callable[[StoreMap], T], *, fresh: bool) -> T:
+        with self.lock.held():
+            self._replay_journal()
+            if self.profile.keyed_files:
+                return self._change_keyed_file(key, change, fresh=fresh)
+            # HAZARD(keyed_files): upstream loads the whole folder to resolve one key, so
+            # an update of one entry costs a read of every entry.
+            data = self._flatten(self._scan()[0]) if fresh else self.load()
+            snapshot = {k: encode_json(v) for k, v in data.items()}
+            result = change(data)
+            self._seed_diff_write(snapshot, data)
+            return result
+
+    def _change_keyed_file(self, key: str, change: Callable[[StoreMap], T], *, fresh: bool) -> T:
+        """FIX(keyed_files): one file holds every variant of the key; touch only it."""
+        name = keyed_file_name(key)
+        if fresh:
+            entries, bad = self._read_one(name)
+        else:
+            normalized = normalize_key(key)
+            cached = self.load()
+            entries = {k: v for k, v in cached.items() if normalize_key(k) == normalized}
+            bad = False
+        before: Files = {name: entries} if entries else {}
+        view: StoreMap = dict(entries or {})
+        result = change(view)
+        self._apply(self._keyed_ops(before, view, only={name}), {name} if bad else set())
+        return result
+
+    def _seed_full_write(self, data: StoreMap, names: Iterable[str]) -> None:
+        """Upstream ``save``: rewrite every entry, then unlink every other ``*.json``."""
+        ensure_dir(self.fs, self.dir, self.profile)
+        self.cache.invalidate(self.dir)
+        written: set[str] = set()
+        for key, entry in data.items():
+            name = self.file_name(key)
+            path = self.path_of(name)
+            write_atomic(self.fs, path, encode_json(entry), self.profile, self.runtime)
+            written.add(name)
+        for name in names:
+            if name.endswith(ENTRY_SUFFIX) and name not in written:
+                # HAZARD(quarantine_corrupt): this deletes files the load skipped as corrupt.
+                remove_file(self.fs, self.path_of(name), self.profile)
+        self.cache.invalidate(self.dir)
+
+    def _seed_diff_write(self, snapshot: dict[str, bytes], data: StoreMap) -> None:
+        """Upstream diff write: changed/new entries, then removed ones; one file at a time.
+
+        HAZARD(journal): each rename lands on its own, so a crash between two of them
+        leaves a multi-entry ``update`` half applied.
+        """
+        changed = [k for k, v in data.items() if snapshot.get(k) != encode_json(v)]
+        removed = [k for k in snapshot if k not in data]
+        if not changed and not removed:
+            return
+        ensure_dir(self.fs, self.dir, self.profile)
+        self.cache.invalidate(self.dir)
+        try:
+            for key in changed:
+                path = self.path_of(self.file_name(key))
+                write_atomic(self.fs, path, encode_json(data[key]), self.profile, self.runtime)
+            for key in removed:
+                remove_file(self.fs, self.path_of(self.file_name(key)), self.profile)
+        finally:
+            self.cache.invalidate(self.dir)
+
+    # --- hardened: per-file operations and the intent journal --------------------------------
+    def _keyed_ops(
+        self, before: Files, data: StoreMap, *, only: set[str] | None
+    ) -> dict[str, bytes | None]:
+        """File name -> new content (``None``: delete) turning ``before`` into ``data``."""
+        after: Files = {}
+        for key, entry in data.items():
+            after.setdefault(keyed_file_name(key), {})[key] = entry
+        ops: dict[str, bytes | None] = {}
+        for name in sorted(set(before) | set(after)):
+            if only is not None and name not in only:
+                continue
+            new = after.get(name)
+            if new is None:
+                ops[name] = None
+            elif name not in before or self._encode_file(before[name]) != self._encode_file(new):
+                ops[name] = self._encode_file(dict(sorted(new.items())))
+        return ops
+
+    def _apply(self, ops: dict[str, bytes | None], corrupt: set[str]) -> None:
+        if not ops:
+            return
+        ensure_dir(self.fs, self.dir, self.profile)
+        self.cache.invalidate(self.dir)
+        try:
+            journaled = self.profile.journal and len(ops) > 1
+            if journaled:
+                self._write_journal(ops)
+            for name, content in ops.items():
+                path = self.path_of(name)
+                if name in corrupt and self.profile.quarantine_corrupt:
+                    # FIX(quarantine_corrupt): never overwrite a file we could not read.
+                    with contextlib.suppress(FileNotFoundError):
+                        quarantine(self.fs, path, self.profile, self.runtime)
+                if content is None:
+                    remove_file(self.fs, path, self.profile)
+                else:
+                    write_atomic(self.fs, path, content, self.profile, self.runtime)
+            if journaled:
+                remove_file(self.fs, self.path_of(JOURNAL_NAME), self.profile)
+        finally:
+            self.cache.invalidate(self.dir)
+
+    def _write_journal(self, ops: dict[str, bytes | None]) -> None:
+        body = {
+            "format": JOURNAL_FORMAT,
+            "ops": {
+                name: None if content is None else content.decode("utf-8")
+                for name, content in ops.items()
+            },
+        }
+        write_atomic(
+            self.fs, self.path_of(JOURNAL_NAME), encode_json(body), self.profile, self.runtime
+        )
+
+    def _read_journal(self) -> dict[str, bytes | None] | None:
+        try:
+            raw = self.fs.read_file(self.path_of(JOURNAL_NAME))
+        except FileNotFoundError:
+            return None
+        try:
+            body = decode_json(raw)
+            ops = body["ops"]
+            return {
+                str(name): None if text is None else str(text).encode("utf-8")
+                for name, text in ops.items()
+            }
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            # A journal is published by rename, so it is never torn by a process crash;
+            # one that is unreadable anyway is reported and left for a human.
+            self._problem(self.path_of(JOURNAL_NAME), f"unreadable journal: {exc}")
+            return None
+
+    def _replay_journal(self) -> None:
+        """Roll an interrupted multi-file call forward (under the lock)."""
+        if not self.profile.journal:
+            return
+        ops = self._read_journal()
+        if ops is None:
+            return
+        for name, content in ops.items():
+            if content is None:
+                remove_file(self.fs, self.path_of(name), self.profile)
+            else:
+                write_atomic(self.fs, self.path_of(name), content, self.profile, self.runtime)
+        remove_file(self.fs, self.path_of(JOURNAL_NAME), self.profile)
+        self.cache.invalidate(self.dir)
+
+    def _overlay_journal(self, files: Files) -> None:
+        """What readers see while a journal awaits replay: its effects applied."""
+        ops = self._read_journal() or {}
+        for name, content in ops.items():
+            if content is None:
+                files.pop(name, None)
+            else:
+                try:
+                    files[name] = self._parse(name, content)
+                except ValueError:
+                    continue
+
+    def _journal_view(self, name: str, entries: dict[str, Any] | None) -> dict[str, Any] | None:
+        try:
+            self.fs.stat(self.path_of(JOURNAL_NAME))
+        except FileNotFoundError:
+            return entries
+        ops = self._read_journal() or {}
+        if name not in ops:
+            return entries
+        content = ops[name]
+        return None if content is None else self._parse(name, content)
+
+    # --- start-up --------------------------------------------------------------------------
+    def leftovers(self) -> list[str]:
+        """Temp files of this store left by a crashed writer (paths)."""
+        found: list[str] = []
+        try:
+            names = self.fs.listdir(self.dir)
+        except FileNotFoundError:
+            names = []
+        found += [self.path_of(n) for n in names if n.endswith(TMP_SUFFIX)]
+        return found

@@ -1,0 +1,115 @@
+"""Layout 1: the whole map in one ``sessions.json``, rewritten on every change.
+
+Promise: every call is all-or-nothing for the whole store (one rename publishes it);
+durable after power loss only with hardened ``fsync``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from ._atomic import quarantine, write_atomic
+from ._base import Problem, SessionStore, StoreMap
+from ._cache import cache_ttl_ms
+from ._codec import decode_json, encode_json
+from ._keys import resolve_key
+from ._lock import StoreLock
+
+__all__ = ["LegacyStore"]
+
+T = TypeVar("T")
+
+
+class LegacyStore(SessionStore):
+    layout = "legacy"
+
+    def __init__(self, store_path: str, **kwargs: Any) -> None:
+        super().__init__(store_path, **kwargs)
+        self.lock = StoreLock(self.fs, self.store_path + ".lock", self.profile, self.runtime)
+
+    # --- reading ---------------------------------------------------------------------------
+    def _read(self) -> tuple[StoreMap, bool]:
+        """(map, corrupt): missing file is ``{}``; corrupt is ``{}`` plus a flag."""
+        try:
+            raw = self.fs.read_file(self.store_path)
+        except FileNotFoundError:
+            return {}, False
+        try:
+            data = decode_json(raw)
+        except ValueError as exc:
+            reason = "empty file" if not raw else f"unparsable JSON: {exc}"
+            return self._corrupt(reason)
+        if not isinstance(data, dict):
+            return self._corrupt(f"top level is {type(data).__name__}, not an object")
+        return data, False
+
+    def _corrupt(self, reason: str) -> tuple[StoreMap, bool]:
+        # HAZARD(quarantine_corrupt): upstream silently treats a corrupt file as {} and
+        # the next save overwrites every session. Hardened reports it and, before any
+        # write, moves it aside (see _persist).
+        if self.profile.quarantine_corrupt:
+            self.problems.append(Problem(self.store_path, reason))
+        return {}, True
+
+    def load(self, skip_cache: bool = False) -> StoreMap:
+        if not skip_cache:
+            signature = self._signature()
+            hit = self.cache.get(
+                self.store_path, self.runtime.now_ms(), cache_ttl_ms(), signature or (-1, -1)
+            )
+            if hit is not None:
+                return hit
+        data, _corrupt = self._read()
+        if cache_ttl_ms() > 0:
+            self.cache.put(
+                self.store_path, self.runtime.now_ms(), data, self._signature() or (-1, -1)
+            )
+        return data
+
+    def _signature(self) -> tuple[int, int] | None:
+        try:
+            st = self.fs.stat(self.store_path)
+        except FileNotFoundError:
+            return None
+        return (st.mtime_ns, st.size)
+
+    def read_updated_at(self, key: str) -> int | None:
+        data = self.load()
+        found, _ = resolve_key(data, key, deterministic=self.profile.deterministic_tiebreak)
+        if found is None:
+            return None
+        entry = data[found]
+        value = entry.get("updatedAt") if isinstance(entry, dict) else None
+        return value if isinstance(value, int) else None
+
+    # --- writing ---------------------------------------------------------------------------
+    def _change_all(self, mutator: Callable[[StoreMap], T], *, full_write: bool) -> T:
+        with self.lock.held():
+            data, corrupt = self._read()
+            result = self._run_mutator(data, mutator, None)
+            self._persist(data, corrupt)
+            return result
+
+    def _change_key(self, key: str, change: Callable[[StoreMap], T], *, fresh: bool) -> T:
+        with self.lock.held():
+            if fresh:
+                data, corrupt = self._read()
+            else:
+                data, corrupt = self.load(), False
+            result = change(data)
+            self._persist(data, corrupt)
+            return result
+
+    def _persist(self, data: StoreMap, corrupt: bool) -> None:
+        if corrupt and self.profile.quarantine_corrupt:
+            with contextlib.suppress(FileNotFoundError):
+                quarantine(self.fs, self.store_path, self.profile, self.runtime)
+        self.cache.invalidate(self.store_path)
+        try:
+            write_atomic(
+                self.fs, self.store_path, encode_json(data), self.profile, self.runtime, chmod=True
+            )
+        finally:
+            self.cache.invalidate(self.store_path)

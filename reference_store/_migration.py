@@ -1,0 +1,170 @@
+"""Start-up migration from ``sessions.json`` to the directory layout.
+
+The promise checked by the harness: whatever crashes, fills or fails during migration,
+the next start-up (which runs ``migrate`` again) loads exactly the original entries,
+deduplicated by normal form; and the legacy file or a backup of it exists until the
+directory is complete.
+
+Seed steps (upstream): (1) no/empty/invalid legacy file -> ``False``; (2) remove a stale
+``sessions.d.migrating/``; (3) dedupe case variants, newest ``updatedAt`` wins, a tie keeps
+the first seen; (4) fresh: write staging then rename it to ``sessions.d/``; merge: write
+the missing keys straight into the live folder; (5) rename the legacy file to
+``sessions.json.bak.<ms>``, swallowing a failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from ._atomic import DIR_MODE, remove_file, write_atomic
+from ._cache import SessionCache
+from ._codec import decode_json
+from ._directory import DirectoryStore, directory_path
+from ._keys import normalize_key, pick_newest
+from ._lock import StoreLock
+from ._profile import Profile, resolve_profile
+from ._runtime import Runtime
+from .fs import FileSystem, OsFileSystem
+
+__all__ = ["dedupe_case_variants", "migrate", "migrate_agents", "staging_path"]
+
+STAGING_SUFFIX = ".migrating"
+
+
+def staging_path(store_path: str, profile: Profile) -> str:
+    return directory_path(store_path, profile) + STAGING_SUFFIX
+
+
+def dedupe_case_variants(data: Mapping[str, Any], *, deterministic: bool) -> dict[str, Any]:
+    """One entry per normal form, under the normalized key; newest ``updatedAt`` wins."""
+    groups: dict[str, list[tuple[str, Any]]] = {}
+    for key, entry in data.items():
+        groups.setdefault(normalize_key(key), []).append((key, entry))
+    result: dict[str, Any] = {}
+    for normalized, members in groups.items():
+        # HAZARD(deterministic_tiebreak): the seed keeps the first seen of a tie.
+        picked = pick_newest(members, normalized, deterministic=deterministic)
+        assert picked is not None
+        result[normalized] = picked[1]
+    return result
+
+
+def _backup_name(fs: FileSystem, store_path: str, profile: Profile, runtime: Runtime) -> str:
+    ms = runtime.now_ms()
+    if not profile.safe_backup:
+        # HAZARD(safe_backup): the same pattern as 10 MB log rotation, which keeps only
+        # three ``.bak.*`` files -- the migration backup can be rotated away.
+        return f"{store_path}.bak.{ms}"
+    # FIX(safe_backup): a name rotation never matches, never reusing an earlier one.
+    name = f"{store_path}.migrated.{ms}"
+    while fs.exists(name):
+        ms += 1
+        name = f"{store_path}.migrated.{ms}"
+    return name
+
+
+def migrate(
+    store_path: str,
+    profile: str | Profile = "seed",
+    fs: FileSystem | None = None,
+    *,
+    runtime: Runtime | None = None,
+) -> bool:
+    """Migrate one legacy store to the directory layout; ``True`` when it migrated."""
+    prof = resolve_profile(profile)
+    seam = fs if fs is not None else OsFileSystem()
+    rt = runtime if runtime is not None else Runtime()
+    store_path = os.path.abspath(store_path)
+    if not prof.safe_backup:
+        return _migrate_locked(store_path, prof, seam, rt)
+    # FIX(safe_backup): hardened migrates under the store lock, so no writer of another
+    # process can change either layout half-way through.
+    with StoreLock(seam, store_path + ".lock", prof, rt).held():
+        return _migrate_locked(store_path, prof, seam, rt)
+
+
+def _migrate_locked(store_path: str, prof: Profile, fs: FileSystem, rt: Runtime) -> bool:
+    try:
+        raw = fs.read_file(store_path)
+    except FileNotFoundError:
+        return False
+    try:
+        data = decode_json(raw)
+    except ValueError:
+        return False
+    if not isinstance(data, dict) or not data:
+        return False
+
+    # A DirectoryStore object only lends its naming and encoding; nothing is loaded.
+    layout = DirectoryStore(store_path, profile=prof, fs=fs, runtime=rt, cache=SessionCache())
+    live = layout.dir
+    staging = staging_path(store_path, prof)
+    if fs.exists(staging):
+        fs.remove_tree(staging)
+    deduped = dedupe_case_variants(data, deterministic=prof.deterministic_tiebreak)
+    files = {
+        layout.file_name(key): layout._encode_file({key: entry}) for key, entry in deduped.items()
+    }
+    merge = fs.is_dir(live)
+
+    if not merge or prof.staged_merge:
+        fs.mkdir(staging, mode=DIR_MODE if prof.fsync else 0o777)
+        for name, content in files.items():
+            write_atomic(fs, os.path.join(staging, name), content, prof, rt)
+        if prof.fsync:
+            fs.fsync_dir(os.path.dirname(staging))
+
+    if prof.safe_backup:
+        # FIX(safe_backup): copy the legacy file aside *before* the switch; a failure
+        # aborts the migration (the staging folder is removed by the next attempt).
+        write_atomic(fs, _backup_name(fs, store_path, prof, rt), raw, prof, rt)
+
+    if not merge:
+        fs.replace(staging, live)
+        if prof.fsync:
+            fs.fsync_dir(os.path.dirname(live))
+    else:
+        for name, content in files.items():
+            target = os.path.join(live, name)
+            if fs.exists(target):
+                continue  # existing files win
+            # HAZARD(staged_merge): the seed writes straight into the live folder; with
+            # staged_merge the same bytes come from the complete, synced staging copy.
+            write_atomic(fs, target, content, prof, rt)
+        if prof.staged_merge:
+            fs.remove_tree(staging)
+
+    if prof.safe_backup:
+        remove_file(fs, store_path, prof)
+    else:
+        # HAZARD(safe_backup): a failed backup rename is swallowed: the legacy file stays
+        # beside sessions.d/ and every later start-up merges it in again.
+        with contextlib.suppress(OSError):
+            fs.replace(store_path, _backup_name(fs, store_path, prof, rt))
+    return True
+
+
+def migrate_agents(
+    state_dir: str,
+    profile: str | Profile = "seed",
+    fs: FileSystem | None = None,
+    *,
+    runtime: Runtime | None = None,
+    store_name: str = "sessions.json",
+) -> dict[str, bool]:
+    """Migrate every ``agents/<id>/sessions/<store_name>`` under ``state_dir`` on its own."""
+    seam = fs if fs is not None else OsFileSystem()
+    agents_dir = os.path.join(state_dir, "agents")
+    try:
+        agent_ids = seam.listdir(agents_dir)
+    except FileNotFoundError:
+        return {}
+    results: dict[str, bool] = {}
+    for agent_id in agent_ids:
+        path = os.path.join(agents_dir, agent_id, "sessions", store_name)
+        if seam.is_dir(os.path.dirname(path)):
+            results[agent_id] = migrate(path, profile, seam, runtime=runtime)
+    return results

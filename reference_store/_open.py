@@ -1,0 +1,157 @@
+"""``open_store``: pick a layout, wire the seam, and (hardened) recover from a crash.
+
+``auto`` decides per call (upstream checks on every operation): the directory layout
+when its folder exists, else the legacy file -- so a fresh install starts in legacy mode
+and a migration switches live stores over without reopening them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from ._atomic import TMP_SUFFIX, remove_file
+from ._base import Entry, SessionStore, StoreMap
+from ._cache import PROCESS_CACHE, SessionCache
+from ._directory import JOURNAL_NAME, DirectoryStore
+from ._errors import UnsupportedLayoutError
+from ._legacy import LegacyStore
+from ._profile import Profile, resolve_profile
+from ._runtime import Runtime
+from ._sqlite import SqliteStore
+from .fs import FileSystem, OsFileSystem
+
+__all__ = ["LAYOUTS", "AutoStore", "open_store"]
+
+T = TypeVar("T")
+LAYOUTS = ("auto", "legacy", "directory", "sqlite")
+
+
+class AutoStore(SessionStore):
+    """Legacy until the directory layout's folder exists, then directory."""
+
+    layout = "auto"
+
+    def __init__(self, store_path: str, **kwargs: Any) -> None:
+        super().__init__(store_path, **kwargs)
+        self.legacy = LegacyStore(store_path, **kwargs)
+        self.directory = DirectoryStore(store_path, **kwargs)
+        self.problems = self.legacy.problems  # one list, whichever layout reports
+        self.directory.problems = self.problems
+
+    def active(self) -> SessionStore:
+        return self.directory if self.fs.is_dir(self.directory.dir) else self.legacy
+
+    def load(self, skip_cache: bool = False) -> StoreMap:
+        return self.active().load(skip_cache)
+
+    def read_updated_at(self, key: str) -> int | None:
+        return self.active().read_updated_at(key)
+
+    def save(self, mapping: StoreMap) -> None:
+        self.active().save(mapping)
+
+    def update(self, mutator: Callable[[StoreMap], T]) -> T:
+        return self.active().update(mutator)
+
+    def update_entry(self, key: str, patch_fn: Callable[[Entry], Entry | None]) -> Entry | None:
+        return self.active().update_entry(key, patch_fn)
+
+    def update_last_route(
+        self,
+        key: str,
+        *,
+        channel: str,
+        to: str,
+        account_id: str | None = None,
+        thread_id: str | None = None,
+    ) -> Entry:
+        return self.active().update_last_route(
+            key, channel=channel, to=to, account_id=account_id, thread_id=thread_id
+        )
+
+    def _change_all(self, mutator: Callable[[StoreMap], T], *, full_write: bool) -> T:
+        raise NotImplementedError  # every public call is delegated above
+
+    def _change_key(self, key: str, change: Callable[[StoreMap], T], *, fresh: bool) -> T:
+        raise NotImplementedError
+
+
+def crash_leftovers(store: SessionStore) -> list[str]:
+    """Temp files a crashed writer of this store left behind (paths), and the journal."""
+    fs, folder = store.fs, store.folder
+    prefix = os.path.basename(store.store_path) + "."
+    try:
+        names = fs.listdir(folder)
+    except FileNotFoundError:
+        names = []
+    found = [
+        os.path.join(folder, n) for n in names if n.startswith(prefix) and n.endswith(TMP_SUFFIX)
+    ]
+    directory = store.directory if isinstance(store, AutoStore) else store
+    if isinstance(directory, DirectoryStore):
+        found += directory.leftovers()
+        journal = directory.path_of(JOURNAL_NAME)
+        if fs.exists(journal):
+            found.append(journal)
+    return found
+
+
+def recover(store: SessionStore) -> list[str]:
+    """FIX(startup_cleanup): finish an interrupted journal and remove a crashed writer's
+    temp files, under the lock (so no live writer's temp file is touched). Returns the
+    paths it removed or replayed; the seed leaves them (they accumulate for good)."""
+    if not store.profile.startup_cleanup or isinstance(store, SqliteStore):
+        return []
+    leftovers = crash_leftovers(store)
+    if not leftovers:
+        return []
+    directory = store.directory if isinstance(store, AutoStore) else store
+    lock = directory.lock if isinstance(directory, (DirectoryStore, LegacyStore)) else None
+    assert lock is not None
+    with lock.held():
+        if isinstance(directory, DirectoryStore):
+            directory._replay_journal()
+        for path in crash_leftovers(store):
+            if path.endswith(TMP_SUFFIX):
+                remove_file(store.fs, path, store.profile)
+    return leftovers
+
+
+def open_store(
+    store_path: str,
+    layout: str = "auto",
+    profile: str | Profile = "seed",
+    fs: FileSystem | None = None,
+    *,
+    runtime: Runtime | None = None,
+    cache: SessionCache | None = None,
+) -> SessionStore:
+    """Open the session store at ``store_path`` (the legacy file's path).
+
+    ``runtime`` (clock, tokens, pid) and ``cache`` default to this process's; the harness
+    passes its own to make runs deterministic and to simulate a restart.
+    """
+    prof = resolve_profile(profile)
+    kwargs: dict[str, Any] = {
+        "profile": prof,
+        "fs": fs if fs is not None else OsFileSystem(),
+        "runtime": runtime if runtime is not None else Runtime(),
+        "cache": cache if cache is not None else PROCESS_CACHE,
+    }
+    classes: dict[str, type[SessionStore]] = {
+        "auto": AutoStore,
+        "legacy": LegacyStore,
+        "directory": DirectoryStore,
+        "sqlite": SqliteStore,
+    }
+    try:
+        cls = classes[layout]
+    except KeyError:
+        raise UnsupportedLayoutError(
+            f"unknown layout {layout!r}; choose one of {', '.join(LAYOUTS)}"
+        ) from None
+    store = cls(store_path, **kwargs)
+    recover(store)
+    return store

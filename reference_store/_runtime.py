@@ -1,0 +1,74 @@
+"""What a store takes from its process: the clock, fresh tokens, its pid, sleeping.
+
+Injected so the harness can make runs deterministic (a clock that advances only when
+read or slept on, and counter-based temp names, give byte-identical traces) and can
+simulate a restart as a new "process".
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+__all__ = ["ManualClock", "Runtime", "deterministic_runtime"]
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _token() -> str:
+    return uuid.uuid4().hex
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (signal 0 probes without sending)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+@dataclass(frozen=True)
+class Runtime:
+    now_ms: Callable[[], int] = _now_ms
+    new_token: Callable[[], str] = _token
+    pid: int = field(default_factory=os.getpid)
+    sleep: Callable[[float], None] = time.sleep
+    pid_alive: Callable[[int], bool] = pid_alive
+
+
+class ManualClock:
+    """Milliseconds that advance by one per reading and by the slept time on ``sleep``."""
+
+    def __init__(self, start_ms: int) -> None:
+        self.ms = start_ms
+
+    def now_ms(self) -> int:
+        self.ms += 1
+        return self.ms
+
+    def sleep(self, seconds: float) -> None:
+        self.ms += max(0, round(seconds * 1000))
+
+
+def deterministic_runtime(
+    start_ms: int = 1_700_000_000_000, *, pid: int | None = None, token_prefix: str = ""
+) -> Runtime:
+    """A runtime with a :class:`ManualClock` and tokens ``<prefix>00000001``, ... ."""
+    clock = ManualClock(start_ms)
+    counter = iter(range(1, 1 << 62))
+    return Runtime(
+        now_ms=clock.now_ms,
+        new_token=lambda: f"{token_prefix}{next(counter):08x}",
+        pid=os.getpid() if pid is None else pid,
+        sleep=clock.sleep,
+    )
