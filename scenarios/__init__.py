@@ -1,0 +1,1 @@
+"""The named scenario catalogue (a registry of workloads plus fault plans)."""
