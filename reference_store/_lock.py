@@ -212,11 +212,13 @@ class StoreLock:
         except FileNotFoundError:
             return False  # released meanwhile: just retry the create
         now = self.runtime.now_ms()
-        if not self.profile.lock_needs_dead_holder:
+        if not self.profile.lock_needs_dead_holder and created is not None:
             # HAZARD(seed): age alone decides, even while the holder is alive and working.
-            return created is None or now - created > self.stale_ms
-        if pid is None:
-            # FIX: an unreadable lock (not ours to have written) is judged by its age.
+            return now - created > self.stale_ms
+        if pid is None or not self.profile.lock_needs_dead_holder:
+            # An unreadable lock is judged by its file's age. In the seed that includes a
+            # lock still empty because its holder is between create and write: taking it
+            # over at once would let two writers in (lost updates), not just after 30 s.
             try:
                 mtime_ms = self.fs.stat(self.path).mtime_ns // 1_000_000
             except FileNotFoundError:

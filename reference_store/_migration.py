@@ -15,6 +15,7 @@ the missing keys straight into the live folder; (5) rename the legacy file to
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -32,6 +33,9 @@ from .fs import FileSystem, OsFileSystem
 __all__ = ["dedupe_case_variants", "migrate", "migrate_agents", "staging_path"]
 
 STAGING_SUFFIX = ".migrating"
+#: Hardened: inside the live folder, one line per legacy file already merged in (its
+#: SHA-256), so a legacy file whose removal failed is never merged a second time.
+MIGRATED_MARKER = ".migrated"
 
 
 def staging_path(store_path: str, profile: Profile) -> str:
@@ -98,6 +102,7 @@ def _migrate_locked(store_path: str, prof: Profile, fs: FileSystem, rt: Runtime)
     if not isinstance(data, dict) or not data:
         return False
 
+    digest = hashlib.sha256(raw).hexdigest()
     # A DirectoryStore object only lends its naming and encoding; nothing is loaded.
     layout = DirectoryStore(store_path, profile=prof, fs=fs, runtime=rt, cache=SessionCache())
     live = layout.dir
@@ -109,11 +114,20 @@ def _migrate_locked(store_path: str, prof: Profile, fs: FileSystem, rt: Runtime)
         layout.file_name(key): layout._encode_file({key: entry}) for key, entry in deduped.items()
     }
     merge = fs.is_dir(live)
+    marker = os.path.join(live, MIGRATED_MARKER)
+    if merge and prof.safe_backup and digest in _read_marker(fs, marker):
+        # FIX(safe_backup): this exact legacy file was merged already and only its removal
+        # failed; merging it again would resurrect entries deleted since.
+        remove_file(fs, store_path, prof)
+        return True
 
     if not merge or prof.staged_merge:
         fs.mkdir(staging, mode=DIR_MODE if prof.fsync else 0o777)
         for name, content in files.items():
             write_atomic(fs, os.path.join(staging, name), content, prof, rt)
+        if prof.safe_backup and not merge:
+            marker_in_staging = os.path.join(staging, MIGRATED_MARKER)
+            write_atomic(fs, marker_in_staging, digest.encode() + b"\n", prof, rt)
         if prof.fsync:
             fs.fsync_dir(os.path.dirname(staging))
 
@@ -134,6 +148,10 @@ def _migrate_locked(store_path: str, prof: Profile, fs: FileSystem, rt: Runtime)
             # HAZARD(staged_merge): the seed writes straight into the live folder; with
             # staged_merge the same bytes come from the complete, synced staging copy.
             write_atomic(fs, target, content, prof, rt)
+        if prof.safe_backup:
+            seen = _read_marker(fs, marker)
+            body = "".join(f"{d}\n" for d in [*seen, digest]).encode()
+            write_atomic(fs, marker, body, prof, rt)
         if prof.staged_merge:
             fs.remove_tree(staging)
 
@@ -145,6 +163,13 @@ def _migrate_locked(store_path: str, prof: Profile, fs: FileSystem, rt: Runtime)
         with contextlib.suppress(OSError):
             fs.replace(store_path, _backup_name(fs, store_path, prof, rt))
     return True
+
+
+def _read_marker(fs: FileSystem, marker: str) -> list[str]:
+    try:
+        return fs.read_file(marker).decode("ascii", "replace").split()
+    except FileNotFoundError:
+        return []
 
 
 def migrate_agents(

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from ._atomic import TMP_SUFFIX, remove_file
 from ._base import Entry, SessionStore, StoreMap
 from ._cache import PROCESS_CACHE, SessionCache
+from ._codec import decode_json
 from ._directory import JOURNAL_NAME, DirectoryStore
 from ._errors import UnsupportedLayoutError
 from ._legacy import LegacyStore
@@ -99,9 +100,16 @@ def crash_leftovers(store: SessionStore) -> list[str]:
 
 
 def recover(store: SessionStore) -> list[str]:
-    """FIX(startup_cleanup): finish an interrupted journal and remove a crashed writer's
-    temp files, under the lock (so no live writer's temp file is touched). Returns the
-    paths it removed or replayed; the seed leaves them (they accumulate for good)."""
+    """FIX(startup_cleanup): finish what a crashed writer left, under the lock (so no
+    live writer's temp file is touched), and return the paths it handled.
+
+    * an intent journal is rolled forward;
+    * a temp file whose target is missing or unreadable is the only complete copy left
+      by a rename that was not atomic (or never happened): if it parses, it is promoted
+      into place; otherwise, and whenever the target is fine, the temp file is removed.
+
+    The seed does none of this: its temp files accumulate for good.
+    """
     if not store.profile.startup_cleanup or isinstance(store, SqliteStore):
         return []
     leftovers = crash_leftovers(store)
@@ -111,12 +119,37 @@ def recover(store: SessionStore) -> list[str]:
     lock = directory.lock if isinstance(directory, (DirectoryStore, LegacyStore)) else None
     assert lock is not None
     with lock.held():
-        if isinstance(directory, DirectoryStore):
-            directory._replay_journal()
         for path in crash_leftovers(store):
             if path.endswith(TMP_SUFFIX):
-                remove_file(store.fs, path, store.profile)
+                _settle_temp_file(store, path)
+        if isinstance(directory, DirectoryStore):
+            directory._replay_journal()
     return leftovers
+
+
+def _parses(fs: FileSystem, path: str) -> bool:
+    try:
+        decode_json(fs.read_file(path))
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _settle_temp_file(store: SessionStore, tmp: str) -> None:
+    # "<target>.<token>.tmp" -> "<target>"
+    target = tmp[: -len(TMP_SUFFIX)].rsplit(".", 1)[0]
+    fs = store.fs
+    if (
+        not target.endswith(".lock")
+        and not _parses(fs, target)
+        and not fs.is_dir(target)
+        and _parses(fs, tmp)
+    ):
+        fs.replace(tmp, target)
+        if store.profile.fsync:
+            fs.fsync_dir(os.path.dirname(target))
+        return
+    remove_file(fs, tmp, store.profile)
 
 
 def open_store(

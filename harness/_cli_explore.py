@@ -1,0 +1,327 @@
+"""``store-harness scenarios | explore | replay``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from ._errors import HarnessError
+from ._explorer import BACKENDS, ExploreOptions, ExploreResult, explore, run_once
+from ._replay import load_replay, write_replays
+from ._summary import Summary, summarize
+
+__all__ = ["explore_command", "replay_command", "run_exploration", "scenarios_command"]
+
+PROFILES = ("seed", "hardened")
+EXPLORE_LAYOUTS = ("legacy", "directory", "auto")
+
+
+def _console() -> Console:
+    return Console(stderr=True)
+
+
+@click.command("scenarios")
+@click.option("--verbose", "-v", is_flag=True, help="Also show variants and fault families.")
+def scenarios_command(verbose: bool) -> None:
+    """List the named scenarios: what each does and which hazards it is meant to catch."""
+    import scenarios as catalog
+
+    table = Table(title="scenarios", show_lines=verbose)
+    table.add_column("name", style="bold")
+    table.add_column("layouts")
+    table.add_column("faults")
+    table.add_column("description")
+    for scenario in catalog.SCENARIOS:
+        description = scenario.description
+        if verbose:
+            variants = ", ".join(v.name for v in scenario.variants)
+            description += f"\n[dim]variants: {variants}\ncatches: {'; '.join(scenario.catches)}"
+        table.add_row(
+            scenario.name, ", ".join(scenario.layouts), ", ".join(scenario.faults), description
+        )
+    Console().print(table)
+
+
+def run_exploration(
+    names: Sequence[str],
+    *,
+    layouts: Sequence[str] | None,
+    profiles: Sequence[str],
+    backends: Sequence[str],
+    options: ExploreOptions,
+    out: str,
+    replays: str,
+    quiet: bool = False,
+) -> tuple[ExploreResult, Summary, list[str]]:
+    """Explore, write ``crash-summary.json`` and replay files, print the summary table."""
+    import scenarios as catalog
+
+    chosen = catalog.select(list(names))
+    console = _console()
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
+        transient=False,
+    ) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(done: int, total: int, phase: str) -> None:
+            if phase not in tasks:
+                tasks[phase] = progress.add_task(phase, total=total)
+            progress.update(tasks[phase], completed=done, total=total)
+
+        result = explore(
+            chosen,
+            layouts=layouts,
+            profiles=profiles,
+            backends=backends,
+            options=options,
+            progress=report,
+        )
+    summary = summarize(result)
+    summary.write(os.path.join(out, "crash-summary.json"))
+    written = write_replays(replays, [*result.results, *_order_runs(result)])
+    if not quiet:
+        print_summary(summary, console)
+        console.print(
+            f"{summary.total_runs} runs, {summary.violating_runs} with violations; "
+            f"{len(written)} replay files in {replays}/; "
+            f"summary in {os.path.join(out, 'crash-summary.json')}"
+        )
+    return result, summary, written
+
+
+def _order_runs(result: ExploreResult) -> list:  # type: ignore[type-arg]
+    from dataclasses import replace
+
+    return [replace(run, violations=(violation,)) for run, violation in result.order_violations]
+
+
+def print_summary(summary: Summary, console: Console) -> None:
+    table = Table(title="crash exploration")
+    for column in ("scenario", "layout", "profile", "backend", "runs", "violating", "kinds"):
+        table.add_column(column, justify="right" if column in ("runs", "violating") else "left")
+    for row in summary.runs:
+        style = "red" if row["violations"] else None
+        kinds = ", ".join(f"{k} x{n}" for k, n in row["kinds"].items())
+        table.add_row(
+            row["scenario"],
+            row["layout"],
+            row["profile"],
+            row["backend"],
+            str(row["fault_points"]),
+            str(row["violations"]),
+            kinds,
+            style=style,
+        )
+    console.print(table)
+
+
+@click.command("explore")
+@click.option(
+    "--scenario",
+    "-s",
+    "names",
+    multiple=True,
+    default=("all",),
+    show_default=True,
+    help="Scenario name or glob (migration.*); repeat for several; 'all' for every one.",
+)
+@click.option(
+    "--layout",
+    "layouts",
+    multiple=True,
+    type=click.Choice(EXPLORE_LAYOUTS),
+    help="Only these layouts (default: each scenario's own).",
+)
+@click.option(
+    "--profile",
+    "profiles",
+    multiple=True,
+    type=click.Choice(PROFILES),
+    help="Profiles to explore (default: both).",
+)
+@click.option(
+    "--backend",
+    type=click.Choice([*BACKENDS, "both"]),
+    default="fake",
+    show_default=True,
+    help="pyfakefs, a real temp folder, or both.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=os.cpu_count() or 1,
+    show_default=True,
+    help="Worker processes.",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed for sampled fault points and power-loss choices.",
+)
+@click.option(
+    "--power-samples",
+    type=click.IntRange(min=0),
+    default=4,
+    show_default=True,
+    help="Random power-loss choices per crash point, beyond the systematic ones.",
+)
+@click.option(
+    "--max-points",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Bound on fault points per fault family and configuration (0: all; "
+    "variants may set their own bound).",
+)
+@click.option(
+    "--out",
+    default=os.path.join("reports", "latest"),
+    show_default=True,
+    help="Folder for crash-summary.json.",
+)
+@click.option(
+    "--replays",
+    default=os.path.join("reports", "replays"),
+    show_default=True,
+    help="Folder for replay files (one per distinct violation).",
+)
+@click.option(
+    "--fail-on",
+    "fail_on",
+    multiple=True,
+    type=click.Choice(PROFILES),
+    help="Exit 1 when a run of this profile shows a violation (repeatable).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or table.")
+def explore_command(
+    names: tuple[str, ...],
+    layouts: tuple[str, ...],
+    profiles: tuple[str, ...],
+    backend: str,
+    jobs: int,
+    seed: int,
+    power_samples: int,
+    max_points: int,
+    out: str,
+    replays: str,
+    fail_on: tuple[str, ...],
+    quiet: bool,
+) -> None:
+    """Crash, fill and fail each scenario's workload at every I/O operation.
+
+    Every run is checked by the oracle after a fresh store recovers the files; each
+    distinct violation is written as a replay file. The same scenario, options and seed
+    always give the same traces.
+    """
+    backends = BACKENDS if backend == "both" else (backend,)
+    options = ExploreOptions(
+        jobs=jobs, seed=seed, power_samples=power_samples, max_points=max_points
+    )
+    try:
+        _result, summary, _written = run_exploration(
+            names,
+            layouts=layouts or None,
+            profiles=profiles or PROFILES,
+            backends=backends,
+            options=options,
+            out=out,
+            replays=replays,
+            quiet=quiet,
+        )
+    except HarnessError as exc:
+        raise click.UsageError(str(exc)) from None
+    failing = [p for p in fail_on if summary.violations_for(p)]
+    if failing:
+        click.echo(f"violations found for profile(s): {', '.join(failing)}", err=True)
+        sys.exit(1)
+
+
+@click.command("replay")
+@click.argument("replay_file", type=click.Path(dir_okay=False))
+@click.option("--full-trace", is_flag=True, help="Print every operation, not only the last 40.")
+def replay_command(replay_file: str, full_trace: bool) -> None:
+    """Re-run one replay file: the trace up to the fault, the files after it, the diff.
+
+    Exits 1 when the violation still reproduces, 0 when it no longer does (fixed),
+    2 when the file cannot be read.
+    """
+    import scenarios as catalog
+
+    try:
+        replay = load_replay(replay_file)
+        scenario = catalog.get(replay.spec.scenario)
+    except HarnessError as exc:
+        raise click.UsageError(str(exc)) from None
+    console = Console()
+    spec = replay.spec
+    console.print(
+        f"[bold]{spec.scenario}[/] / {spec.variant} — layout {spec.layout}, profile "
+        f"{spec.profile}, backend {spec.backend}, seed {spec.seed}"
+    )
+    console.print(f"fault: {spec.describe()}")
+    result = run_once(scenario, spec)
+    trace = list(result.trace)
+    recorded = replay.raw.get("trace", [])
+    same = [op.to_json() for op in trace] == recorded
+    shown = trace if full_trace else trace[-40:]
+    console.print(
+        f"\n[bold]trace[/] ({len(trace)} operations"
+        f"{'' if full_trace or len(trace) <= 40 else ', last 40'}; "
+        f"{'identical to' if same else 'DIFFERENT from'} the recorded trace)"
+    )
+    for op in shown:
+        style = "red" if op.outcome != "ok" else None
+        console.print("  " + op.describe(), style=style, highlight=False, markup=False)
+    console.print("\n[bold]calls[/]")
+    for outcome in result.outcomes:
+        error = f" ({outcome.error})" if outcome.error else ""
+        console.print(f"  {outcome.call}: {outcome.status}{error}", highlight=False, markup=False)
+    if result.unsynced:
+        console.print("\n[bold]unsynced effects at the power loss[/]")
+        for effect in result.unsynced:
+            console.print(f"  {effect}", highlight=False, markup=False)
+    console.print("\n[bold]files on disk after the fault[/] (before recovery)")
+    for path, size in sorted(result.files_after_fault.items()):
+        console.print(
+            f"  {path}" + ("" if path.endswith("/") else f"  {size} B"),
+            highlight=False,
+            markup=False,
+        )
+    from ._replay import _diff
+
+    console.print("\n[bold]oracle[/]")
+    if not result.violations:
+        console.print("  no violation: this replay no longer reproduces", style="green")
+        sys.exit(0)
+    for violation in result.violations:
+        console.print(
+            f"  [{violation.severity}] {violation.kind}: {violation.detail}",
+            style="red",
+            highlight=False,
+            markup=False,
+        )
+    for line in _diff(result.found, result.expected):
+        console.print("  " + line, highlight=False, markup=False)
+    sys.exit(1)

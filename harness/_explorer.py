@@ -1,0 +1,619 @@
+"""The explorer: run a scenario under every fault its plan names, check each run.
+
+Exhaustive where it can be (SQLite's anomaly loop): a baseline run counts the workload's
+operations N, then the workload is crashed before operation 1, 2, ..., N, each in a fresh
+copy of the setup; disk-full budgets are taken at every write boundary and mid-write;
+injected errors at every chosen operation. Power loss is sampled: at the end of each call
+the unsynced effects are dropped all, none, one at a time, torn, then a seeded sample.
+
+Deterministic: runs use a deterministic runtime (counting clock, counter temp names) and
+traces name paths relative to the run's root, so the same scenario, parameters and seed
+give a byte-identical trace on pyfakefs and on a real folder alike.
+
+Runs are independent, so they are spread over worker processes (``jobs``; ``fork``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import multiprocessing
+import os
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from reference_store import (
+    SessionCache,
+    StoreError,
+    deterministic_runtime,
+    migrate,
+    open_store,
+)
+from reference_store.fs import FileSystem, OsFileSystem
+
+from ._durability import Effect, PowerLossChoice, power_loss_choices
+from ._errors import UsageError
+from ._oracle import Candidate, Outcome, Violation, acceptable_states, classify
+from ._scenario import CheckContext, Scenario, Variant, Workload
+from ._workload import canonical
+from .faultfs import FaultFileSystem, FaultPlan, Operation, SimulatedCrash
+
+__all__ = [
+    "BACKENDS",
+    "ExploreOptions",
+    "RunResult",
+    "RunSpec",
+    "explore",
+    "fault_family",
+    "run_once",
+]
+
+BACKENDS = ("fake", "real")
+STORE_NAME = "sessions.json"
+STORE_FOLDER = "store"
+SEED_CLOCK_MS = 1_700_000_000_000
+RECOVERY_DELAY_MS = 600_000  # the restarted process starts 10 minutes later
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    scenario: str
+    variant: str
+    layout: str
+    profile: str
+    backend: str
+    plan: FaultPlan = field(default_factory=FaultPlan)
+    family: str = "baseline"
+    power: PowerLossChoice | None = None
+    seed: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "variant": self.variant,
+            "layout": self.layout,
+            "profile": self.profile,
+            "backend": self.backend,
+            "plan": self.plan.to_json(),
+            "family": self.family,
+            "power": None if self.power is None else self.power.to_json(),
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> RunSpec:
+        power = raw.get("power")
+        return cls(
+            scenario=raw["scenario"],
+            variant=raw["variant"],
+            layout=raw["layout"],
+            profile=raw["profile"],
+            backend=raw["backend"],
+            plan=FaultPlan.from_json(raw["plan"]),
+            family=raw.get("family", "baseline"),
+            power=None if power is None else PowerLossChoice.from_json(power),
+            seed=int(raw.get("seed", 0)),
+        )
+
+    def describe(self) -> str:
+        power = f", power loss: {self.power.label}" if self.power else ""
+        return f"{self.plan.describe()}{power}"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    spec: RunSpec
+    trace: tuple[Operation, ...]
+    outcomes: tuple[Outcome, ...]
+    violations: tuple[Violation, ...]
+    found: Mapping[str, Any] | None
+    expected: tuple[Mapping[str, Any], ...]
+    files_after_fault: Mapping[str, int]  # relative path -> size, before recovery
+    op_count: int
+    write_sizes: tuple[tuple[int, int], ...] = ()  # (op number, bytes) of each write
+    unsynced: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExploreOptions:
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    seed: int = 0
+    power_samples: int = 4
+    #: bound on runs per family per configuration (0: no bound); beyond it, sampled.
+    max_points: int = 0
+
+
+# --- one run ---------------------------------------------------------------------------------
+def _write_setup(
+    fs: FileSystem, store_dir: str, workload: Workload, layout: str, profile: str
+) -> None:
+    setup = workload.setup
+    store_path = os.path.join(store_dir, STORE_NAME)
+    if setup.directory is not None:
+        layout_for_setup = "directory" if layout in ("auto", "directory") else layout
+        store = open_store(
+            store_path,
+            layout_for_setup,
+            profile,
+            fs,
+            runtime=deterministic_runtime(SEED_CLOCK_MS - 100_000, token_prefix="s"),
+            cache=SessionCache(),
+        )
+        store.save(dict(setup.directory))
+    if setup.legacy_raw is not None:
+        fs.write_file(store_path, setup.legacy_raw)
+    elif setup.legacy is not None:
+        fs.write_file(
+            store_path, json.dumps(dict(setup.legacy), indent=2, ensure_ascii=False).encode("utf-8")
+        )
+    for rel, content in setup.files.items():
+        path = os.path.join(store_dir, rel)
+        parent = os.path.dirname(path)
+        if not fs.is_dir(parent):
+            os.makedirs(parent, exist_ok=True)
+        fs.write_file(path, content)
+
+
+def _initial_candidate(workload: Workload, layout: str) -> Candidate:
+    setup = workload.setup
+    legacy: dict[str, Any] | None = None
+    if setup.legacy is not None:
+        legacy = dict(setup.legacy)
+    elif setup.legacy_raw is not None:
+        with contextlib.suppress(ValueError):
+            parsed = json.loads(setup.legacy_raw.decode("utf-8"))
+            legacy = parsed if isinstance(parsed, dict) else None
+    directory = dict(setup.directory) if setup.directory is not None else None
+    if layout == "legacy":
+        return Candidate(legacy or {})
+    if layout == "directory":
+        return Candidate(directory or {})
+    if directory is not None:
+        return Candidate(directory, legacy or None, fresh=False)
+    return Candidate(legacy or {}, legacy or None, fresh=True)
+
+
+def _snapshot(fs: FileSystem, root: str) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+
+    def walk(rel: str) -> None:
+        full = os.path.join(root, rel) if rel else root
+        for name in fs.listdir(full):
+            child = f"{rel}/{name}" if rel else name
+            path = os.path.join(full, name)
+            if fs.stat(path).is_dir:
+                files[child + "/"] = b""
+                walk(child)
+            else:
+                try:
+                    files[child] = fs.read_file(path)
+                except OSError:
+                    files[child] = b"<unreadable>"
+
+    walk("")
+    return files
+
+
+def _run_in_root(scenario: Scenario, spec: RunSpec, root: str) -> RunResult:
+    plain = OsFileSystem()
+    variant = scenario.variant(spec.variant)
+    workload = scenario.build(variant.params, spec.profile)
+    store_dir = os.path.join(root, STORE_FOLDER)
+    plain.mkdir(store_dir)
+    _write_setup(plain, store_dir, workload, spec.layout, spec.profile)
+    store_path = os.path.join(store_dir, STORE_NAME)
+
+    track = spec.power is not None
+    ffs = FaultFileSystem(plain, root, spec.plan, track_durability=track)
+    runtime = deterministic_runtime(SEED_CLOCK_MS + spec.seed, token_prefix="")
+    outcomes: list[Outcome] = []
+    crashed = False
+    store: Any = None
+    try:
+        store = open_store(
+            store_path, spec.layout, spec.profile, ffs, runtime=runtime, cache=SessionCache()
+        )
+    except SimulatedCrash:
+        crashed = True
+    except (OSError, StoreError):
+        store = None
+    for index, step in enumerate(workload.steps):
+        if crashed or store is None:
+            outcomes.append(Outcome(index, step.describe(), "not-run"))
+            continue
+        try:
+            step.run(store, lambda: migrate(store_path, spec.profile, ffs, runtime=runtime))
+        except SimulatedCrash:
+            crashed = True
+            outcomes.append(Outcome(index, step.describe(), "indeterminate", "crash"))
+        except (OSError, StoreError) as exc:
+            outcomes.append(Outcome(index, step.describe(), "failed", _describe_error(exc)))
+        else:
+            outcomes.append(Outcome(index, step.describe(), "ok"))
+    if store is not None and not crashed:
+        store.close()
+
+    unsynced: tuple[str, ...] = ()
+    if spec.power is not None and ffs.durability is not None:
+        unsynced = tuple(ffs.durability.effects_summary())
+        ffs.durability.materialize(spec.power)
+    after_fault = {k: len(v) for k, v in _snapshot(plain, root).items()}
+
+    violations, found, expected = _recover_and_check(
+        scenario, spec, workload, store_path, outcomes, plain, root
+    )
+    writes = tuple((op.n, op.size or 0) for op in ffs.trace if op.name == "write")
+    return RunResult(
+        spec=spec,
+        trace=tuple(ffs.trace),
+        outcomes=tuple(outcomes),
+        violations=tuple(violations),
+        found=found,
+        expected=tuple(expected[:4]),
+        files_after_fault=after_fault,
+        op_count=ffs.op_count,
+        write_sizes=writes,
+        unsynced=unsynced,
+    )
+
+
+def _describe_error(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.errno is not None:
+        import errno as errno_module
+
+        return f"{errno_module.errorcode.get(exc.errno, exc.errno)}: {exc.strerror}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _recover_and_check(
+    scenario: Scenario,
+    spec: RunSpec,
+    workload: Workload,
+    store_path: str,
+    outcomes: list[Outcome],
+    plain: FileSystem,
+    root: str,
+) -> tuple[list[Violation], dict[str, Any] | None, list[dict[str, Any]]]:
+    initial = _initial_candidate(workload, spec.layout)
+    expected, history, uncertain = acceptable_states(
+        initial, workload.steps, outcomes, recover_migrates=spec.layout == "auto"
+    )
+    runtime = deterministic_runtime(SEED_CLOCK_MS + RECOVERY_DELAY_MS, token_prefix="r")
+    try:
+        if spec.layout == "auto":
+            migrate(store_path, spec.profile, plain, runtime=runtime)
+        store = open_store(
+            store_path, spec.layout, spec.profile, plain, runtime=runtime, cache=SessionCache()
+        )
+        found = store.load(skip_cache=True)
+    except (OSError, StoreError) as exc:
+        return [Violation("unloadable", f"recovery failed: {_describe_error(exc)}")], None, expected
+
+    violations = classify(found, expected, history, uncertain)
+
+    # The recovered store must take a write, after which no lock or temp file may remain.
+    probe_key = "harness:probe"
+    try:
+        store.update(lambda m: m.__setitem__(probe_key, {"sessionId": "probe", "updatedAt": 1}))
+        reloaded = store.load(skip_cache=True)
+        if reloaded.get(probe_key, {}).get("sessionId") != "probe":
+            violations.append(Violation("unwritable", "a write after recovery did not stick"))
+    except (OSError, StoreError) as exc:
+        violations.append(Violation("unwritable", f"write after recovery: {_describe_error(exc)}"))
+    finally:
+        store.close()
+
+    files = _snapshot(plain, root)
+    leftovers = sorted(p for p in files if p.endswith(".tmp"))
+    if leftovers:
+        violations.append(Violation("leftover-temp", f"temp files stay: {leftovers[:5]}"))
+    locks = sorted(p for p in files if p.endswith(".lock"))
+    if locks:
+        violations.append(Violation("leftover-lock", f"lock files stay: {locks}"))
+    escaped = sorted(
+        p for p in files if not p.startswith(STORE_FOLDER + "/") and p != STORE_FOLDER + "/"
+    )
+    if escaped:
+        violations.append(Violation("escaped-folder", f"outside the store folder: {escaped}"))
+    if scenario.check is not None:
+        store_files = {
+            p[len(STORE_FOLDER) + 1 :]: c
+            for p, c in files.items()
+            if p.startswith(STORE_FOLDER + "/")
+        }
+        violations += scenario.check(
+            CheckContext(
+                store_dir=os.path.join(root, STORE_FOLDER),
+                files=store_files,
+                found=found,
+                workload=workload,
+                layout=spec.layout,
+                profile=spec.profile,
+            )
+        )
+    return violations, found, expected
+
+
+@contextlib.contextmanager
+def _backend_root(backend: str) -> Iterator[str]:
+    if backend == "real":
+        root = tempfile.mkdtemp(prefix="store-harness-run-")
+        try:
+            yield root
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+    elif backend == "fake":
+        from pyfakefs.fake_filesystem_unittest import Patcher
+
+        with Patcher() as patcher:
+            assert patcher.fs is not None
+            root = "/harness/run"
+            patcher.fs.create_dir(root)
+            yield root
+    else:
+        raise UsageError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+
+
+def run_once(scenario: Scenario, spec: RunSpec) -> RunResult:
+    """Run one configuration under one fault plan, on a fresh root of its backend."""
+    with _backend_root(spec.backend) as root:
+        return _run_in_root(scenario, spec, root)
+
+
+# --- enumerating fault plans -----------------------------------------------------------------
+def fault_family(kind: str) -> str:
+    return kind.split(":", 1)[0] if not kind.startswith("error:") else kind
+
+
+def _budgets(baseline: RunResult) -> list[int]:
+    points: set[int] = {0}
+    used = 0
+    for _n, size in baseline.write_sizes:
+        points.add(used + size // 2)
+        used += size
+        points.add(used - 1 if size else used)
+    return sorted(p for p in points if p >= 0)
+
+
+def _bounded(items: list[Any], limit: int, seed: int) -> list[Any]:
+    if not limit or len(items) <= limit:
+        return items
+    import random
+
+    rng = random.Random(seed)
+    keep = sorted(rng.sample(range(len(items)), limit))
+    return [items[i] for i in keep]
+
+
+def plans_for(
+    scenario: Scenario, base: RunSpec, baseline: RunResult, options: ExploreOptions
+) -> list[RunSpec]:
+    """Every faulted run of one configuration, from its baseline."""
+    specs: list[RunSpec] = []
+    n = baseline.op_count
+    own_bound = scenario.variant(base.variant).params.get("max_points")
+    limit = int(own_bound) if own_bound else options.max_points
+    if own_bound and options.max_points:
+        limit = min(limit, options.max_points)
+    for kind in scenario.faults:
+        family = fault_family(kind)
+        plans: list[FaultPlan] = []
+        if kind == "crash":
+            plans = [FaultPlan(crash_at=k) for k in range(1, n + 1)]
+        elif kind == "torn":
+            plans = [
+                FaultPlan(crash_at=k, torn_bytes=max(1, size // 2))
+                for k, size in baseline.write_sizes
+                if size > 1
+            ]
+        elif kind in ("enospc", "enospc-close"):
+            plans = [
+                FaultPlan(enospc_budget=b, enospc_at_close=kind == "enospc-close")
+                for b in _budgets(baseline)
+            ]
+        elif kind.startswith("error:"):
+            errno_name = kind.split(":", 1)[1]
+            plans = [
+                FaultPlan(errors=((op.n, errno_name),))
+                for op in baseline.trace
+                if op.name in scenario.error_ops and op.outcome == "ok"
+            ]
+        elif kind == "non-atomic":
+            probe = run_once(
+                _SCENARIOS[scenario.name], replace(base, plan=FaultPlan(non_atomic_replace=True))
+            )
+            plans = [FaultPlan(non_atomic_replace=True)] + [
+                FaultPlan(non_atomic_replace=True, crash_at=k) for k in range(1, probe.op_count + 1)
+            ]
+        elif kind == "enoent-then-crash":
+            for op in baseline.trace:
+                if op.name != "replace" or op.outcome != "ok":
+                    continue
+                errors = ((op.n, "ENOENT"),)
+                probe = run_once(
+                    _SCENARIOS[scenario.name], replace(base, plan=FaultPlan(errors=errors))
+                )
+                plans.append(FaultPlan(errors=errors))
+                plans += [
+                    FaultPlan(errors=errors, crash_at=k)
+                    for k in range(op.n + 1, probe.op_count + 1)
+                ]
+        elif kind == "power-loss":
+            specs += _power_specs(scenario, base, baseline, options)
+            continue
+        else:
+            raise UsageError(f"scenario {scenario.name!r} names unknown fault {kind!r}")
+        plans = _bounded(plans, limit, options.seed)
+        specs += [replace(base, plan=p, family=family) for p in plans]
+    return specs
+
+
+def _power_specs(
+    scenario: Scenario, base: RunSpec, baseline: RunResult, options: ExploreOptions
+) -> list[RunSpec]:
+    """Power loss at the end of each call: the run stops before the next call's first
+    operation, and the disk keeps a choice of the unsynced effects."""
+    variant = scenario.variant(base.variant)
+    workload = scenario.build(variant.params, base.profile)
+    ends: list[int | None] = [
+        _count_ops(Workload(workload.setup, workload.steps[: i + 1]), base) + 1
+        for i in range(len(workload.steps) - 1)
+    ]
+    ends.append(None)  # after the whole workload
+    specs: list[RunSpec] = []
+    for crash_at in ends:
+        probe_spec = replace(
+            base,
+            plan=FaultPlan(crash_at=crash_at),
+            family="power-loss",
+            power=PowerLossChoice("probe", frozenset()),
+        )
+        probe = run_once(scenario, probe_spec)
+        effects = [Effect(i, text.split(" ", 1)[0], text) for i, text in enumerate(probe.unsynced)]
+        for choice in power_loss_choices(effects, samples=options.power_samples, seed=options.seed):
+            specs.append(replace(probe_spec, power=choice))
+    return specs
+
+
+def _count_ops(workload: Workload, base: RunSpec) -> int:
+    """Operations a prefix of the workload performs (it is deterministic)."""
+    scenario = Scenario(
+        "prefix", "", (), lambda _p, _prof: workload, (), variants=(Variant(base.variant),)
+    )
+    with _backend_root(base.backend) as root:
+        return _run_in_root(scenario, replace(base, plan=FaultPlan()), root).op_count
+
+
+# --- running many ----------------------------------------------------------------------------
+_SCENARIOS: dict[str, Scenario] = {}
+
+
+def _work(specs: list[RunSpec]) -> list[RunResult]:
+    """Run a batch; fake-backend runs share one pyfakefs patcher (starting one is slow)."""
+    fake = [s for s in specs if s.backend == "fake"]
+    results: dict[int, RunResult] = {}
+    if fake:
+        from pyfakefs.fake_filesystem_unittest import Patcher
+
+        with Patcher() as patcher:
+            assert patcher.fs is not None
+            for index, spec in enumerate(specs):
+                if spec.backend != "fake":
+                    continue
+                root = f"/harness/run-{index}"
+                patcher.fs.create_dir(root)
+                results[index] = _run_in_root(_SCENARIOS[spec.scenario], spec, root)
+                patcher.fs.remove_object(root)
+    for index, spec in enumerate(specs):
+        if spec.backend != "fake":
+            results[index] = run_once(_SCENARIOS[spec.scenario], spec)
+    return [results[i] for i in range(len(specs))]
+
+
+@dataclass
+class ExploreResult:
+    results: list[RunResult]
+    baselines: list[RunResult]
+    order_violations: list[tuple[RunResult, Violation]]
+
+    def violating(self) -> list[RunResult]:
+        return [r for r in self.results if r.violations]
+
+
+def explore(
+    scenarios: Sequence[Scenario],
+    *,
+    layouts: Sequence[str] | None = None,
+    profiles: Sequence[str] = ("seed", "hardened"),
+    backends: Sequence[str] = ("fake",),
+    options: ExploreOptions | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+) -> ExploreResult:
+    """Explore every scenario x variant x layout x profile x backend."""
+    opts = options or ExploreOptions()
+    for scenario in scenarios:
+        _SCENARIOS[scenario.name] = scenario
+    bases = [
+        RunSpec(s.name, v.name, layout, profile, backend, seed=opts.seed)
+        for s in scenarios
+        for v, layout in s.configurations()
+        if layouts is None or layout in layouts
+        for profile in profiles
+        for backend in backends
+    ]
+    baselines = _run_all([[b] for b in bases], opts, progress, "baselines")
+    specs: list[RunSpec] = []
+    for base, baseline in zip(bases, baselines, strict=True):
+        specs += plans_for(_SCENARIOS[base.scenario], base, baseline, opts)
+    batches = _batch(specs, size=24)
+    results = _run_all(batches, opts, progress, "fault points")
+    order = _order_checks(scenarios, baselines)
+    return ExploreResult(
+        results=[*baselines, *results], baselines=baselines, order_violations=order
+    )
+
+
+def _batch(specs: list[RunSpec], size: int) -> list[list[RunSpec]]:
+    return [specs[i : i + size] for i in range(0, len(specs), size)]
+
+
+def _run_all(
+    batches: list[list[RunSpec]],
+    opts: ExploreOptions,
+    progress: Callable[[int, int, str], None] | None,
+    phase: str,
+) -> list[RunResult]:
+    total = sum(len(b) for b in batches)
+    done = 0
+    out: list[RunResult] = []
+    if opts.jobs <= 1 or len(batches) <= 1:
+        for batch in batches:
+            out += _work(batch)
+            done += len(batch)
+            if progress:
+                progress(done, total, phase)
+        return out
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=opts.jobs, mp_context=ctx) as pool:
+        for batch_result in pool.map(_work, batches):
+            out += batch_result
+            done += len(batch_result)
+            if progress:
+                progress(done, total, phase)
+    return out
+
+
+def _order_checks(
+    scenarios: Sequence[Scenario], baselines: list[RunResult]
+) -> list[tuple[RunResult, Violation]]:
+    found: list[tuple[RunResult, Violation]] = []
+    by_name = {s.name: s for s in scenarios}
+    for scenario in scenarios:
+        for group in scenario.same_result_groups:
+            members = [
+                b for b in baselines if b.spec.scenario == scenario.name and b.spec.variant in group
+            ]
+            configs = Counter((b.spec.layout, b.spec.profile, b.spec.backend) for b in members)
+            for config in configs:
+                runs = [
+                    b for b in members if (b.spec.layout, b.spec.profile, b.spec.backend) == config
+                ]
+                states = {canonical(r.found or {}) for r in runs}
+                if len(states) > 1:
+                    found.append(
+                        (
+                            runs[-1],
+                            Violation(
+                                "order-dependent",
+                                f"variants {[r.spec.variant for r in runs]} of "
+                                f"{by_name[scenario.name].name} hold the same entries in another "
+                                "order but load different states",
+                            ),
+                        )
+                    )
+    return found

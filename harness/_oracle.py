@@ -1,0 +1,253 @@
+"""The oracle: what a store may show after a workload ran into faults, and what it may not.
+
+Outcome semantics (Jepsen's): a call is ``ok`` (it returned), ``failed`` (it raised an
+error) or ``indeterminate`` (the process crashed while it was in flight). An ``ok`` call
+must be visible after recovery. A failed or indeterminate call may be visible or not --
+an error can be reported after the change became durable (a failed folder fsync after the
+rename), so the oracle does not insist that a failed call left no trace -- but it must
+be visible *entirely or not at all*: the store's API promises every call is atomic (the
+legacy file gives that for free; the directory layout must earn it).
+
+After the workload, a fresh store (new runtime, new cache: a new process) opens the same
+files, runs the start-up migration when the layout is ``auto``, and loads. The loaded
+state must equal one of the acceptable states; otherwise each difference is classified
+as a named violation kind with a severity (``VIOLATION_KINDS``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._workload import Migrate, Step, canonical, model_apply
+
+__all__ = [
+    "SEVERITIES",
+    "VIOLATION_KINDS",
+    "Candidate",
+    "Outcome",
+    "Violation",
+    "acceptable_states",
+    "classify",
+]
+
+SEVERITIES = ("critical", "high", "medium", "low")
+
+#: kind -> (severity, what it means)
+VIOLATION_KINDS: dict[str, tuple[str, str]] = {
+    "acked-write-lost": ("critical", "a call that returned ok is not visible after recovery"),
+    "half-applied": ("high", "an interrupted call is visible in part (some entries only)"),
+    "resurrected": ("high", "an entry deleted by a call that returned ok came back"),
+    "unloadable": ("critical", "the store cannot be opened or loaded after recovery"),
+    "silently-dropped": ("critical", "an entry no call touched is gone"),
+    "migration-lost": ("critical", "migration lost or changed entries"),
+    "changed-entry": ("high", "an entry holds a value no call wrote"),
+    "phantom-entry": ("high", "an entry appeared that no call created"),
+    "corrupt-destroyed": ("high", "a file the store could not read was deleted or overwritten"),
+    "order-dependent": ("medium", "the result depends on the order of keys in the input"),
+    "unwritable": ("high", "the recovered store refuses a write"),
+    "leftover-temp": ("low", "temp files stay behind for good"),
+    "leftover-lock": ("low", "a lock file stays behind after a successful write"),
+    "escaped-folder": ("critical", "a file was written outside the store's folder"),
+    "baseline": ("high", "the workload fails even without any fault"),
+    "lost-update": ("critical", "a concurrent update was overwritten"),
+    "stale-read": ("medium", "a read returned a value older than a completed write"),
+}
+
+
+@dataclass(frozen=True)
+class Violation:
+    kind: str
+    detail: str
+    key: str | None = None
+
+    @property
+    def severity(self) -> str:
+        return VIOLATION_KINDS[self.kind][0]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "severity": self.severity,
+            "detail": self.detail,
+            "key": self.key,
+        }
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one call of the workload."""
+
+    step: int
+    call: str
+    status: str  # ok | failed | indeterminate | not-run
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"step": self.step, "call": self.call, "status": self.status, "error": self.error}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One state the store may be in: what a load returns, and a legacy file still to
+    migrate (``fresh``: no directory yet, so the migration starts from nothing)."""
+
+    state: Mapping[str, Any]
+    legacy: Mapping[str, Any] | None = None
+    fresh: bool = False
+
+    def key(self) -> str:
+        legacy = None if self.legacy is None else canonical(self.legacy)
+        return canonical(self.state) + "|" + str(legacy)
+
+
+@dataclass
+class History:
+    """What the calls that returned ok wrote and deleted, for naming violations."""
+
+    acked_writes: dict[str, Any] = field(default_factory=dict)
+    acked_deletes: set[str] = field(default_factory=set)
+    touched: set[str] = field(default_factory=set)
+    migrated: bool = False
+
+
+def _apply(step: Step, cand: Candidate) -> list[Candidate]:
+    if isinstance(step, Migrate):
+        if cand.legacy is None:
+            return [cand]
+        base = {} if cand.fresh else dict(cand.state)
+        return [Candidate(s, None) for s in model_apply(step, base, legacy=dict(cand.legacy))]
+    if not step.mutates():
+        return [cand]
+    return [Candidate(s, cand.legacy, cand.fresh) for s in model_apply(step, dict(cand.state))]
+
+
+def _unique(cands: Iterable[Candidate]) -> list[Candidate]:
+    seen: dict[str, Candidate] = {}
+    for cand in cands:
+        seen.setdefault(cand.key(), cand)
+    return list(seen.values())
+
+
+def acceptable_states(
+    initial: Candidate,
+    steps: Sequence[Step],
+    outcomes: Sequence[Outcome],
+    *,
+    recover_migrates: bool,
+) -> tuple[list[dict[str, Any]], History, list[tuple[list[Candidate], list[Candidate]]]]:
+    """States a correct store may load after recovery, the ok-history, and for each
+    uncertain call its (before, after) candidate sets (to recognise half-applied calls)."""
+    cands = [initial]
+    history = History()
+    uncertain: list[tuple[list[Candidate], list[Candidate]]] = []
+    for step, outcome in zip(steps, outcomes, strict=True):
+        if outcome.status == "not-run":
+            break
+        after = _unique(c2 for c in cands for c2 in _apply(step, c))
+        if isinstance(step, Migrate):
+            history.migrated = True
+        if outcome.status == "ok":
+            _note_history(step, history, after)
+            cands = after
+        else:
+            uncertain.append((cands, after))
+            cands = _unique([*cands, *after])
+    if recover_migrates:
+        cands = _unique(c2 for c in cands for c2 in _apply(Migrate(), c))
+        if initial.legacy is not None:
+            history.migrated = True
+    states = {canonical(c.state): dict(c.state) for c in cands}
+    return list(states.values()), history, uncertain
+
+
+def _note_history(step: Step, history: History, after: list[Candidate]) -> None:
+    from ._workload import Save, Update, UpdateEntry, normalize
+
+    if isinstance(step, Update):
+        for key, entry in step.set.items():
+            history.acked_writes[key] = entry
+            history.acked_deletes.discard(key)
+        for key in step.delete:
+            history.acked_deletes.add(key)
+            history.acked_writes.pop(key, None)
+        history.touched |= set(step.set) | set(step.delete)
+    elif isinstance(step, Save):
+        for key in list(history.acked_writes):
+            if key not in step.mapping:
+                history.acked_writes.pop(key)
+        history.acked_writes.update(step.mapping)
+        history.touched |= set(step.mapping)
+    elif isinstance(step, UpdateEntry) and len(after) == 1:
+        normalized = normalize(step.key)
+        if normalized in after[0].state:
+            history.acked_writes[normalized] = after[0].state[normalized]
+            history.touched.add(normalized)
+
+
+def classify(
+    found: Mapping[str, Any],
+    acceptable: Sequence[Mapping[str, Any]],
+    history: History,
+    uncertain: Sequence[tuple[list[Candidate], list[Candidate]]],
+) -> list[Violation]:
+    """Violations explaining why ``found`` is none of the ``acceptable`` states."""
+    found_key = canonical(found)
+    if any(canonical(s) == found_key for s in acceptable):
+        return []
+    for before, after in uncertain:
+        for b in before:
+            for a in after:
+                if _is_mix(found, b.state, a.state):
+                    keys = sorted(
+                        k for k in set(b.state) | set(a.state) if b.state.get(k) != a.state.get(k)
+                    )
+                    return [
+                        Violation(
+                            "half-applied",
+                            f"an interrupted call changing {keys} is visible for only some of them",
+                        )
+                    ]
+    closest = min(acceptable, key=lambda s: _distance(found, s))
+    violations: list[Violation] = []
+    for key in sorted(set(found) | set(closest)):
+        want, got = closest.get(key), found.get(key)
+        if want == got:
+            continue
+        if got is None:
+            if key in history.acked_writes:
+                kind = "acked-write-lost"
+            elif history.migrated and key not in history.touched:
+                kind = "migration-lost"
+            else:
+                kind = "silently-dropped"
+            violations.append(Violation(kind, f"entry {key!r} is missing", key))
+        elif want is None:
+            kind = "resurrected" if key in history.acked_deletes else "phantom-entry"
+            violations.append(Violation(kind, f"entry {key!r} should not exist", key))
+        else:
+            if key in history.acked_writes:
+                kind = "acked-write-lost"
+            elif history.migrated and key not in history.touched:
+                kind = "migration-lost"
+            else:
+                kind = "changed-entry"
+            violations.append(
+                Violation(kind, f"entry {key!r} holds {_short(got)}, expected {_short(want)}", key)
+            )
+    return violations
+
+
+def _is_mix(found: Mapping[str, Any], before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
+    keys = set(found) | set(before) | set(after)
+    return all(found.get(k) in (before.get(k), after.get(k)) for k in keys)
+
+
+def _distance(a: Mapping[str, Any], b: Mapping[str, Any]) -> int:
+    return sum(1 for k in set(a) | set(b) if a.get(k) != b.get(k))
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = canonical({"v": value})[5:-1]
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,60 @@
+"""The floor: the least any store can pay to replace one file of ``n`` bytes atomically.
+
+It is the tmp + rename write done directly on the bare seam (:class:`OsFileSystem`):
+open the temp file, write the bytes, fsync it (when the profile fsyncs), close, rename
+over the target, fsync the folder (when the profile fsyncs). No lock, no read, no JSON,
+no validation. ``update_entry / floor`` for the same bytes in the same run says how much
+of an update is the file system's price and how much is the store's own work.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import time
+
+from reference_store.fs import FileSystem, OsFileSystem
+
+__all__ = ["floor_write", "measure_floor"]
+
+_tokens = itertools.count(1)
+
+
+def floor_write(fs: FileSystem, path: str, data: bytes, *, fsync: bool) -> None:
+    """Replace ``path`` with ``data`` atomically, with the fewest seam calls there are."""
+    tmp = f"{path}.{next(_tokens):08x}.tmp"
+    handle = fs.open_write(tmp, mode=0o600)
+    try:
+        fs.write(handle, data)
+        if fsync:
+            fs.fsync(handle)
+    finally:
+        fs.close(handle)
+    fs.replace(tmp, path)
+    if fsync:
+        fs.fsync_dir(os.path.dirname(path))
+
+
+def measure_floor(
+    folder: str,
+    nbytes: int,
+    *,
+    fsync: bool,
+    max_ops: int,
+    min_ops: int,
+    seconds: float,
+    fs: FileSystem | None = None,
+) -> list[int]:
+    """Timings (ns) of floor writes of ``nbytes`` into ``folder``: at least ``min_ops``,
+    at most ``max_ops``, stopping after ``seconds`` once the minimum is reached."""
+    seam = fs if fs is not None else OsFileSystem()
+    path = os.path.join(folder, "floor.json")
+    data = b"f" * max(1, nbytes)
+    floor_write(seam, path, data, fsync=fsync)  # warm-up: the target exists, as in a store
+    timings: list[int] = []
+    deadline = time.perf_counter_ns() + int(seconds * 1e9)
+    while len(timings) < max_ops and (len(timings) < min_ops or time.perf_counter_ns() < deadline):
+        start = time.perf_counter_ns()
+        floor_write(seam, path, data, fsync=fsync)
+        timings.append(time.perf_counter_ns() - start)
+    return timings

@@ -1,0 +1,177 @@
+"""The crash-scenario summary another part of the harness writes beside a report.
+
+``<out>/crash-summary.json``::
+
+    {"runs": [{"scenario": str, "layout": str, "profile": str, "backend": str,
+               "fault_points": int, "violations": int, "kinds": {kind: count}}],
+     "promises": [{"promise": str, "layout": str, "profile": str, "kept": bool | null}]}
+
+Read leniently: a missing file means "no summary"; an unreadable one is reported in the
+report (never an exception), and a malformed row is skipped and counted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ._tables import Table
+
+__all__ = ["CRASH_SUMMARY_NAME", "CrashSummary", "crash_tables", "load_crash_summary"]
+
+CRASH_SUMMARY_NAME = "crash-summary.json"
+
+
+@dataclass(frozen=True)
+class CrashRun:
+    scenario: str
+    layout: str
+    profile: str
+    backend: str
+    fault_points: int
+    violations: int
+    kinds: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class PromiseRow:
+    promise: str
+    layout: str
+    profile: str
+    kept: bool | None
+
+
+@dataclass(frozen=True)
+class CrashSummary:
+    runs: tuple[CrashRun, ...]
+    promises: tuple[PromiseRow, ...]
+    #: Rows that did not match the schema and were left out.
+    skipped_rows: int = 0
+    #: Why the file could not be read at all (then ``runs`` and ``promises`` are empty).
+    error: str | None = None
+
+
+def _run(raw: Any) -> CrashRun:
+    kinds = raw.get("kinds") or {}
+    if not isinstance(kinds, dict):
+        raise TypeError("kinds is not an object")
+    return CrashRun(
+        scenario=str(raw["scenario"]),
+        layout=str(raw["layout"]),
+        profile=str(raw["profile"]),
+        backend=str(raw.get("backend", "")),
+        fault_points=int(raw["fault_points"]),
+        violations=int(raw["violations"]),
+        kinds={str(k): int(v) for k, v in kinds.items()},
+    )
+
+
+def _promise(raw: Any) -> PromiseRow:
+    kept = raw.get("kept")
+    if kept is not None and not isinstance(kept, bool):
+        raise TypeError("kept is not a boolean or null")
+    return PromiseRow(
+        promise=str(raw["promise"]),
+        layout=str(raw["layout"]),
+        profile=str(raw["profile"]),
+        kept=kept,
+    )
+
+
+def load_crash_summary(path: Path) -> CrashSummary | None:
+    """The summary at ``path``; ``None`` when there is no such file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return CrashSummary((), (), error=f"unreadable: {exc}")
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
+        return CrashSummary((), (), error=f"not JSON: {exc}")
+    if not isinstance(raw, dict):
+        return CrashSummary((), (), error="top level is not an object")
+    runs: list[CrashRun] = []
+    promises: list[PromiseRow] = []
+    bad = 0
+    for item in raw.get("runs") or []:
+        try:
+            runs.append(_run(item))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            bad += 1
+    for item in raw.get("promises") or []:
+        try:
+            promises.append(_promise(item))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            bad += 1
+    return CrashSummary(tuple(runs), tuple(promises), skipped_rows=bad)
+
+
+def _kept(value: bool | None) -> str:
+    return "-" if value is None else ("kept" if value else "BROKEN")
+
+
+def crash_tables(summary: CrashSummary) -> list[Table]:
+    """A table of scenario runs and a matrix of promises x layout/profile."""
+    tables: list[Table] = []
+    if summary.runs:
+        total_points = sum(r.fault_points for r in summary.runs)
+        total_violations = sum(r.violations for r in summary.runs)
+        tables.append(
+            Table(
+                title="Crash scenarios",
+                headers=(
+                    "scenario",
+                    "layout",
+                    "profile",
+                    "backend",
+                    "fault points",
+                    "violations",
+                    "kinds",
+                ),
+                rows=tuple(
+                    (
+                        r.scenario,
+                        r.layout,
+                        r.profile,
+                        r.backend,
+                        f"{r.fault_points:,}",
+                        f"{r.violations:,}",
+                        ", ".join(f"{k}: {v}" for k, v in sorted(r.kinds.items())) or "-",
+                    )
+                    for r in summary.runs
+                ),
+                note=(
+                    f"{len(summary.runs)} runs, {total_points:,} fault points, "
+                    f"{total_violations:,} violations."
+                ),
+            )
+        )
+    if summary.promises:
+        columns = sorted({(p.layout, p.profile) for p in summary.promises})
+        names = list(dict.fromkeys(p.promise for p in summary.promises))
+        cell = {(p.promise, p.layout, p.profile): p.kept for p in summary.promises}
+        tables.append(
+            Table(
+                title="Promises x layouts x profiles",
+                headers=("promise", *(f"{layout}/{profile}" for layout, profile in columns)),
+                rows=tuple(
+                    (
+                        name,
+                        *(
+                            _kept(cell[(name, layout, profile)])
+                            if (name, layout, profile) in cell
+                            else "-"
+                            for layout, profile in columns
+                        ),
+                    )
+                    for name in names
+                ),
+                note="kept / BROKEN as the crash runs found; - where not checked or not promised.",
+            )
+        )
+    return tables

@@ -1,0 +1,719 @@
+"""The reference store served over the JSON-lines adapter protocol.
+
+Run it as ``python -m reference_store.adapter [--store-path P] [--announce] [--pause-at N]``.
+
+Foreign stores (another language, or Python code not written against the seam) join the
+harness by speaking this protocol over stdin/stdout; this module is the Python reference
+store's own adapter, and the place where the protocol is defined. ``docs/adapter-protocol.md``
+describes it for implementers; the constants below are what the harness's client
+(:mod:`harness.adapter`) imports, so the two sides cannot drift apart.
+
+The protocol in one paragraph
+-----------------------------
+One request per line on stdin, ``{"id": <int>, "op": <name>, "args": {...}}``; one response
+per line on stdout, in request order, ``{"id": <same>, "ok": true, "result": ...}`` or
+``{"id": <same>, "ok": false, "error": {...}}``. Nothing else is ever written to stdout
+(this adapter moves file descriptor 1 to stderr, so a stray ``print`` cannot corrupt the
+stream). With ``--announce`` every seam operation is announced on stderr as one JSON line
+*before* it happens, so a parent process can ``SIGKILL`` the adapter at a chosen operation;
+``--pause-at N`` stops the adapter right before operation ``N`` so the kill lands exactly
+there.
+
+Operation numbers count every seam primitive from 1, in the order and with the names the
+harness's fault filesystem uses, starting when the process starts (so the ``open`` implied
+by the command line is counted too). The SQLite layout does no I/O through the seam, so it
+announces no operations and never pauses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import errno as errno_module
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import IO, Any, NoReturn
+
+from ._base import SessionStore
+from ._errors import StoreError
+from ._migration import migrate
+from ._open import LAYOUTS, open_store
+from ._profile import PROFILES
+from .fs import FileStat, FileSystem, FileSystemWrapper, Handle, OsFileSystem
+
+__all__ = [
+    "ERROR_INTERNAL",
+    "ERROR_OS",
+    "ERROR_PROTOCOL",
+    "ERROR_STORE",
+    "EVENT_OP",
+    "EVENT_PAUSED",
+    "EVENT_REQUEST",
+    "IMPLEMENTATION",
+    "OPS",
+    "PAUSED_EXIT_CODE",
+    "PROTOCOL_VERSION",
+    "Adapter",
+    "AdapterOptions",
+    "AnnouncingFileSystem",
+    "BadRequestError",
+    "ProtocolError",
+    "error_payload",
+    "main",
+    "parse_args",
+    "serve",
+]
+
+PROTOCOL_VERSION = 1
+IMPLEMENTATION = "reference_store (Python)"
+
+#: Every operation a conforming adapter serves.
+OPS = (
+    "ping",
+    "open",
+    "load",
+    "save",
+    "update",
+    "update_entry",
+    "update_last_route",
+    "read_updated_at",
+    "migrate",
+    "close",
+)
+
+#: ``error.type`` values: the *category* of a failure. ``error.class`` names the concrete
+#: exception (e.g. ``InvalidEntryError``, ``FileNotFoundError``) for humans and reports.
+ERROR_PROTOCOL = "ProtocolError"  # the request itself is wrong; nothing was attempted
+ERROR_STORE = "StoreError"  # the store refused or failed, on purpose (bad entry, lock timeout)
+ERROR_OS = "OSError"  # the disk said no; ``errno`` / ``errno_name`` carry what it said
+ERROR_INTERNAL = "InternalError"  # anything else: a bug in the store or the adapter
+
+#: ``event`` values of the JSON lines written to stderr.
+EVENT_OP = "op"  # with --announce, before every seam operation
+EVENT_PAUSED = "paused"  # with --pause-at N, before operation N, then the adapter blocks
+EVENT_REQUEST = "request"  # with --announce, when a request starts being served
+
+#: Exit status of a paused adapter whose stdin reached end of file (its parent is gone).
+PAUSED_EXIT_CODE = 75
+
+Json = Any
+Emit = Callable[[dict[str, Json]], None]
+
+
+class ProtocolError(Exception):
+    """A request that breaks the protocol: not JSON, not an object, unknown op, bad args."""
+
+
+class BadRequestError(StoreError, ValueError):
+    """A well-formed request the store cannot apply as asked (incrementing a field that
+    is not a number, patching an entry that is not an object)."""
+
+
+# --- the announcing seam ----------------------------------------------------------------------
+
+
+class AnnouncingFileSystem(FileSystemWrapper):
+    """Numbers every seam primitive, announces it before it happens, and can pause.
+
+    Names and numbering follow the harness's fault filesystem (``open_write`` /
+    ``create_excl``, ``write``, ``fsync``, ``close``, ``read``, ``replace``, ``link``,
+    ``unlink``, ``mkdir``, ``rmdir``, ``listdir``, ``stat``, ``fsync_dir``, ``chmod``), so
+    operation ``k`` of a real-kill run is operation ``k`` of a simulated one.
+    """
+
+    def __init__(
+        self,
+        inner: FileSystem,
+        emit: Emit,
+        *,
+        announce: bool,
+        pause_at: int | None,
+        pause: Callable[[], NoReturn],
+    ) -> None:
+        super().__init__(inner)
+        self.emit = emit
+        self.announce = announce
+        self.pause_at = pause_at
+        self.pause = pause
+        self.count = 0
+        self.request_id: int | None = None
+        self._handles: dict[Handle, str] = {}
+
+    def _before(
+        self, name: str, path: str, path2: str | None = None, size: int | None = None
+    ) -> None:
+        self.count += 1
+        event: dict[str, Json] = {"n": self.count, "name": name, "path": path}
+        if path2 is not None:
+            event["path2"] = path2
+        if size is not None:
+            event["size"] = size
+        event["request"] = self.request_id
+        if self.count == self.pause_at:
+            self.emit({"event": EVENT_PAUSED, **event})
+            self.pause()
+        if self.announce:
+            self.emit({"event": EVENT_OP, **event})
+
+    def _path_of(self, handle: Handle) -> str:
+        return self._handles.get(handle, f"<handle {handle}>")
+
+    def open_write(self, path: str, *, mode: int = 0o666, exclusive: bool = False) -> Handle:
+        self._before("create_excl" if exclusive else "open_write", path)
+        handle = super().open_write(path, mode=mode, exclusive=exclusive)
+        self._handles[handle] = path
+        return handle
+
+    def write(self, handle: Handle, data: bytes) -> int:
+        self._before("write", self._path_of(handle), size=len(data))
+        return super().write(handle, data)
+
+    def fsync(self, handle: Handle) -> None:
+        self._before("fsync", self._path_of(handle))
+        super().fsync(handle)
+
+    def close(self, handle: Handle) -> None:
+        self._before("close", self._path_of(handle))
+        self._handles.pop(handle, None)
+        super().close(handle)
+
+    def read_file(self, path: str) -> bytes:
+        self._before("read", path)
+        return super().read_file(path)
+
+    def replace(self, src: str, dst: str) -> None:
+        self._before("replace", src, dst)
+        super().replace(src, dst)
+
+    def link(self, src: str, dst: str) -> None:
+        self._before("link", src, dst)
+        super().link(src, dst)
+
+    def unlink(self, path: str) -> None:
+        self._before("unlink", path)
+        super().unlink(path)
+
+    def mkdir(self, path: str, *, mode: int = 0o777) -> None:
+        self._before("mkdir", path)
+        super().mkdir(path, mode=mode)
+
+    def rmdir(self, path: str) -> None:
+        self._before("rmdir", path)
+        super().rmdir(path)
+
+    def listdir(self, path: str) -> list[str]:
+        self._before("listdir", path)
+        return super().listdir(path)
+
+    def stat(self, path: str) -> FileStat:
+        self._before("stat", path)
+        return super().stat(path)
+
+    def fsync_dir(self, path: str) -> None:
+        self._before("fsync_dir", path)
+        super().fsync_dir(path)
+
+    def chmod(self, path: str, mode: int) -> None:
+        self._before("chmod", path)
+        super().chmod(path, mode)
+
+
+# --- argument checking ------------------------------------------------------------------------
+
+_MISSING: Any = object()
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class _Args:
+    """The ``args`` object of one request, checked name by name."""
+
+    def __init__(self, op: str, raw: Mapping[str, Json], allowed: Sequence[str]) -> None:
+        unknown = sorted(set(raw) - set(allowed))
+        if unknown:
+            known = ", ".join(allowed) or "none"
+            raise ProtocolError(f"{op}: unknown argument(s) {', '.join(unknown)} (known: {known})")
+        self.op = op
+        self.raw = raw
+
+    def _get(self, name: str, default: Json) -> Json:
+        value = self.raw.get(name, _MISSING)
+        if value is _MISSING:
+            if default is _MISSING:
+                raise ProtocolError(f"{self.op}: missing argument {name!r}")
+            return default
+        return value
+
+    def _bad(self, name: str, wanted: str, value: Json) -> ProtocolError:
+        return ProtocolError(f"{self.op}: argument {name!r} must be {wanted}, got {value!r:.80}")
+
+    def string(self, name: str, default: Json = _MISSING) -> str:
+        value = self._get(name, default)
+        if not isinstance(value, str):
+            raise self._bad(name, "a string", value)
+        return value
+
+    def optional_string(self, name: str) -> str | None:
+        value = self._get(name, None)
+        if value is not None and not isinstance(value, str):
+            raise self._bad(name, "a string or null", value)
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self._get(name, default)
+        if not isinstance(value, bool):
+            raise self._bad(name, "true or false", value)
+        return value
+
+    def obj(self, name: str, default: Json = _MISSING) -> dict[str, Json]:
+        value = self._get(name, default)
+        if not isinstance(value, dict):
+            raise self._bad(name, "an object", value)
+        return value
+
+    def optional_obj(self, name: str) -> dict[str, Json] | None:
+        value = self._get(name, None)
+        if value is not None and not isinstance(value, dict):
+            raise self._bad(name, "an object or null", value)
+        return value
+
+    def strings(self, name: str) -> list[str]:
+        value = self._get(name, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self._bad(name, "a list of strings", value)
+        return value
+
+    def partials(self, name: str) -> dict[str, dict[str, Json]]:
+        value = self.obj(name, {})
+        for key, partial in value.items():
+            if not isinstance(partial, dict):
+                raise ProtocolError(
+                    f"{self.op}: {name}[{key!r}] must be an object (a partial entry), "
+                    f"got {partial!r:.80}"
+                )
+        return value
+
+    def increment(self, name: str) -> tuple[str, int | float] | None:
+        value = self.optional_obj(name)
+        if value is None:
+            return None
+        field, by = value.get("field"), value.get("by", 1)
+        if set(value) - {"field", "by"} or not isinstance(field, str) or not _is_number(by):
+            raise self._bad(name, 'an object {"field": <string>, "by": <number>}', value)
+        return field, by
+
+
+# --- errors as data ---------------------------------------------------------------------------
+
+
+def error_payload(exc: BaseException) -> dict[str, Json]:
+    """The ``error`` object of a failed response, for any exception."""
+    if isinstance(exc, ProtocolError):
+        category = ERROR_PROTOCOL
+    elif isinstance(exc, StoreError):
+        category = ERROR_STORE
+    elif isinstance(exc, OSError):
+        category = ERROR_OS
+    else:
+        category = ERROR_INTERNAL
+    payload: dict[str, Json] = {
+        "type": category,
+        "class": type(exc).__name__,
+        "message": str(exc),
+        "errno": None,
+        "errno_name": None,
+    }
+    if isinstance(exc, OSError) and not isinstance(exc, StoreError):
+        code = exc.errno if _is_int(exc.errno) else None
+        payload["errno"] = code
+        payload["errno_name"] = errno_module.errorcode.get(code) if code is not None else None
+        if exc.strerror:
+            payload["message"] = exc.strerror
+        payload["filename"] = _text_or_none(exc.filename)
+        payload["filename2"] = _text_or_none(exc.filename2)
+    return payload
+
+
+def _text_or_none(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return os.fsdecode(value)
+    return str(value)
+
+
+# --- the adapter ------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class AdapterOptions:
+    """The command line: a store to open at start-up, and the kill-test switches."""
+
+    store_path: str | None = None
+    layout: str = "auto"
+    profile: str = "seed"
+    announce: bool = False
+    pause_at: int | None = None
+
+
+def _fingerprint(present: bool, value: Json) -> str | None:
+    return json.dumps(value, sort_keys=True, ensure_ascii=True) if present else None
+
+
+def _block_forever() -> NoReturn:
+    while True:
+        time.sleep(3600)
+
+
+class Adapter:
+    """Serves requests against one open reference store (``handle`` one line at a time)."""
+
+    def __init__(
+        self,
+        options: AdapterOptions,
+        emit: Emit,
+        *,
+        pause: Callable[[], NoReturn] = _block_forever,
+    ) -> None:
+        self.options = options
+        self.emit = emit
+        self.seam: AnnouncingFileSystem | None = None
+        if options.announce or options.pause_at is not None:
+            self.seam = AnnouncingFileSystem(
+                OsFileSystem(),
+                emit,
+                announce=options.announce,
+                pause_at=options.pause_at,
+                pause=pause,
+            )
+        self.store: SessionStore | None = None
+        self.open_args: dict[str, str] | None = None
+        #: Why the store named on the command line could not be opened; reported to
+        #: every request that needs a store, until an ``open`` succeeds.
+        self.open_error: BaseException | None = None
+        self.closed = False
+        self._handlers: dict[str, Callable[[_Args], Json]] = {
+            "ping": self._ping,
+            "open": self._open,
+            "load": self._load,
+            "save": self._save,
+            "update": self._update,
+            "update_entry": self._update_entry,
+            "update_last_route": self._update_last_route,
+            "read_updated_at": self._read_updated_at,
+            "migrate": self._migrate,
+            "close": self._close,
+        }
+        self._allowed: dict[str, tuple[str, ...]] = {
+            "ping": (),
+            "open": ("store_path", "layout", "profile"),
+            "load": ("skip_cache",),
+            "save": ("mapping",),
+            "update": ("set", "delete", "patch"),
+            "update_entry": ("key", "patch", "increment"),
+            "update_last_route": ("key", "channel", "to", "account_id", "thread_id"),
+            "read_updated_at": ("key",),
+            "migrate": ("store_path", "profile"),
+            "close": (),
+        }
+        if options.store_path is not None:
+            try:
+                self._do_open(options.store_path, options.layout, options.profile)
+            except Exception as exc:
+                self.open_error = exc
+
+    # --- one request ---------------------------------------------------------------------
+    def handle(self, line: str) -> dict[str, Json]:
+        """The response to one request line (never raises for a bad request)."""
+        request_id: int | None = None
+        try:
+            try:
+                request = json.loads(line)
+            except ValueError as exc:
+                raise ProtocolError(f"request is not valid JSON: {exc}") from None
+            if not isinstance(request, dict):
+                raise ProtocolError(f"request must be a JSON object, got {type(request).__name__}")
+            raw_id = request.get("id")
+            if not _is_int(raw_id):
+                raise ProtocolError(f"request 'id' must be an integer, got {raw_id!r:.40}")
+            request_id = raw_id
+            extra = sorted(set(request) - {"id", "op", "args"})
+            if extra:
+                raise ProtocolError(f"unknown request field(s): {', '.join(extra)}")
+            op = request.get("op")
+            if not isinstance(op, str) or op not in self._handlers:
+                raise ProtocolError(f"unknown op {op!r:.40}; known: {', '.join(OPS)}")
+            raw_args = request.get("args", {})
+            if raw_args is None:
+                raw_args = {}
+            if not isinstance(raw_args, dict):
+                raise ProtocolError(f"{op}: 'args' must be an object, got {raw_args!r:.40}")
+            args = _Args(op, raw_args, self._allowed[op])
+            if self.options.announce:
+                self.emit({"event": EVENT_REQUEST, "id": request_id, "op": op})
+            if self.seam is not None:
+                self.seam.request_id = request_id
+            try:
+                result = self._handlers[op](args)
+            finally:
+                if self.seam is not None:
+                    self.seam.request_id = None
+        except Exception as exc:
+            return {"id": request_id, "ok": False, "error": error_payload(exc)}
+        return {"id": request_id, "ok": True, "result": result}
+
+    # --- the store -----------------------------------------------------------------------
+    def _need_store(self, op: str) -> SessionStore:
+        if self.store is not None:
+            return self.store
+        if self.open_error is not None:
+            raise self.open_error.with_traceback(None)  # the same failure, each time afresh
+        raise ProtocolError(
+            f"{op}: no store is open; send 'open' first or start the adapter with --store-path"
+        )
+
+    def _do_open(self, store_path: str, layout: str, profile: str) -> None:
+        if self.store is not None:
+            store, self.store, self.open_args = self.store, None, None
+            store.close()
+        self.open_error = None
+        # The SQLite layout refuses any seam but the real one (its I/O bypasses the seam).
+        fs = self.seam if self.seam is not None and layout != "sqlite" else None
+        self.store = open_store(store_path, layout, profile, fs)
+        self.open_args = {
+            "store_path": self.store.store_path,
+            "layout": layout,
+            "profile": self.store.profile.name,
+        }
+
+    def close_store(self) -> None:
+        if self.store is not None:
+            store, self.store = self.store, None
+            store.close()
+
+    # --- handlers --------------------------------------------------------------------------
+    def _ping(self, args: _Args) -> Json:
+        return {
+            "pong": True,
+            "protocol": PROTOCOL_VERSION,
+            "implementation": IMPLEMENTATION,
+            "pid": os.getpid(),
+            "store": dict(self.open_args) if self.open_args is not None else None,
+            "layouts": list(LAYOUTS),
+            "profiles": sorted(PROFILES),
+        }
+
+    def _open(self, args: _Args) -> Json:
+        store_path = args.string("store_path")
+        layout = args.string("layout", "auto")
+        profile = args.string("profile", "seed")
+        self._do_open(store_path, layout, profile)
+        return dict(self.open_args or {})
+
+    def _load(self, args: _Args) -> Json:
+        skip_cache = args.boolean("skip_cache", False)
+        return self._need_store("load").load(skip_cache=skip_cache)
+
+    def _save(self, args: _Args) -> Json:
+        mapping = args.obj("mapping")
+        self._need_store("save").save(mapping)
+        return None
+
+    def _update(self, args: _Args) -> Json:
+        sets = args.obj("set", {})
+        deletes = args.strings("delete")
+        patches = args.partials("patch")
+        store = self._need_store("update")
+
+        def mutator(current: dict[str, Json]) -> int:
+            touched = list(dict.fromkeys([*sets, *deletes, *patches]))
+            before = {k: _fingerprint(k in current, current.get(k)) for k in touched}
+            current.update(sets)
+            for key in deletes:
+                current.pop(key, None)
+            for key, partial in patches.items():
+                if key not in current:
+                    continue  # like update_entry: a missing key is left alone
+                entry = current[key]
+                if not isinstance(entry, dict):
+                    raise BadRequestError(
+                        f"update: cannot patch {key!r}: its entry is "
+                        f"{type(entry).__name__}, not an object"
+                    )
+                current[key] = {**entry, **partial}
+            return sum(
+                1 for k in touched if _fingerprint(k in current, current.get(k)) != before[k]
+            )
+
+        return store.update(mutator)
+
+    def _update_entry(self, args: _Args) -> Json:
+        key = args.string("key")
+        patch = args.optional_obj("patch")
+        increment = args.increment("increment")
+        store = self._need_store("update_entry")
+
+        def patch_fn(entry: dict[str, Json]) -> dict[str, Json] | None:
+            if patch is None and increment is None:
+                return None
+            result = dict(patch or {})
+            if increment is not None:
+                field, by = increment
+                if not isinstance(entry, dict):
+                    raise BadRequestError(
+                        f"update_entry: cannot increment {field!r} of {key!r}: the entry is "
+                        f"{type(entry).__name__}, not an object"
+                    )
+                current = entry.get(field, 0)
+                if not _is_number(current):
+                    raise BadRequestError(
+                        f"update_entry: cannot increment {field!r} of {key!r}: "
+                        f"it holds {current!r:.40}, not a number"
+                    )
+                result[field] = current + by
+            return result
+
+        return store.update_entry(key, patch_fn)
+
+    def _update_last_route(self, args: _Args) -> Json:
+        key = args.string("key")
+        channel = args.string("channel")
+        to = args.string("to")
+        account_id = args.optional_string("account_id")
+        thread_id = args.optional_string("thread_id")
+        return self._need_store("update_last_route").update_last_route(
+            key, channel=channel, to=to, account_id=account_id, thread_id=thread_id
+        )
+
+    def _read_updated_at(self, args: _Args) -> Json:
+        key = args.string("key")
+        return self._need_store("read_updated_at").read_updated_at(key)
+
+    def _migrate(self, args: _Args) -> Json:
+        store_path = args.optional_string("store_path")
+        profile = args.optional_string("profile")
+        if store_path is None:
+            store_path = self._need_store("migrate").store_path
+        if profile is None:
+            profile = self.store.profile.name if self.store is not None else "seed"
+        return migrate(store_path, profile, self.seam)
+
+    def _close(self, args: _Args) -> Json:
+        self.close_store()
+        self.closed = True
+        return None
+
+
+# --- the process ------------------------------------------------------------------------------
+
+
+def _encode(message: Mapping[str, Json]) -> str:
+    try:
+        return json.dumps(message, ensure_ascii=True, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:  # a result JSON cannot carry
+        fallback = {"id": message.get("id"), "ok": False, "error": error_payload(exc)}
+        return json.dumps(fallback, ensure_ascii=True, separators=(",", ":"))
+
+
+def serve(
+    adapter: Adapter,
+    stdin: IO[str],
+    stdout: IO[str],
+) -> int:
+    """Answer request lines from ``stdin`` until ``close`` or end of file; exit status."""
+    for line in stdin:
+        if not line.strip():
+            continue  # blank lines are ignored, not answered
+        response = adapter.handle(line)
+        try:
+            stdout.write(_encode(response) + "\n")
+            stdout.flush()
+        except BrokenPipeError:
+            break  # the parent is gone: nobody left to answer
+        if adapter.closed:
+            return 0
+    adapter.close_store()
+    return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("operations are numbered from 1")
+    return value
+
+
+def parse_args(argv: Sequence[str] | None = None) -> AdapterOptions:
+    parser = argparse.ArgumentParser(
+        prog="python -m reference_store.adapter",
+        description="Serve the reference session store over the JSON-lines adapter protocol "
+        "(requests on stdin, responses on stdout, events on stderr).",
+    )
+    parser.add_argument("--store-path", help="open this store at start-up")
+    parser.add_argument("--layout", default="auto", choices=LAYOUTS)
+    parser.add_argument("--profile", default="seed", choices=sorted(PROFILES))
+    parser.add_argument(
+        "--announce",
+        action="store_true",
+        help='write {"event": "op", "n": ...} to stderr before every seam operation',
+    )
+    parser.add_argument(
+        "--pause-at",
+        type=_positive,
+        metavar="N",
+        help="before seam operation N, announce it and block until killed",
+    )
+    ns = parser.parse_args(argv)
+    return AdapterOptions(
+        store_path=ns.store_path,
+        layout=ns.layout,
+        profile=ns.profile,
+        announce=ns.announce,
+        pause_at=ns.pause_at,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse_args(argv)
+    # The protocol owns file descriptor 1: keep a private copy for responses and point
+    # fd 1 (and sys.stdout) at stderr, so nothing the store prints can corrupt the stream.
+    protocol_out = os.fdopen(os.dup(1), "w", encoding="utf-8", newline="\n")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    stdin = sys.stdin
+    stderr = sys.stderr
+
+    def emit(event: dict[str, Json]) -> None:
+        try:
+            stderr.write(json.dumps(event, ensure_ascii=True, separators=(",", ":")) + "\n")
+            stderr.flush()
+        except (OSError, ValueError):
+            pass  # nobody is listening: announcing is best effort
+
+    def pause() -> NoReturn:
+        # Block until killed. Should the parent die first, its end of stdin closes and the
+        # adapter vanishes as abruptly as a kill would (no clean-up, no response).
+        while stdin.readline():
+            pass
+        os._exit(PAUSED_EXIT_CODE)
+
+    try:
+        adapter = Adapter(options, emit, pause=pause)
+        return serve(adapter, stdin, protocol_out)
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            protocol_out.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,308 @@
+"""The named scenarios: workloads and the faults each one explores.
+
+Each scenario names, in ``catches``, the SPEC hazards it exists to find; the test
+``tests/test_scenarios_catch.py`` runs each against a store with that hazard and
+requires a violation, and against ``hardened`` and requires none.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from harness._oracle import Violation
+from harness._scenario import CheckContext, Scenario, Setup, Variant, Workload
+from harness._workload import Load, Migrate, Save, Update, UpdateEntry
+
+__all__ = ["SCENARIOS", "make_entries"]
+
+
+def make_entries(count: int, *, start: int = 0, stamp: int = 1_000, tag: str = "v1"
+                 ) -> dict[str, Any]:
+    """Realistic routing-only entries (~300 B) under realistic keys."""
+    entries: dict[str, Any] = {}
+    for i in range(start, start + count):
+        channel = ("telegram", "slack", "discord")[i % 3]
+        key = f"agent:main:{channel}:direct:{10_000 + i}"
+        entries[key] = {
+            "sessionId": f"sess-{i:05d}-{tag}",
+            "updatedAt": stamp + i,
+            "lastChannel": channel,
+            "lastTo": str(10_000 + i),
+            "deliveryContext": {"channel": channel, "to": str(10_000 + i),
+                                "accountId": None, "threadId": None},
+            "origin": {"label": f"user {i}", "note": "ünïcode ✓"},
+        }
+    return entries
+
+
+def _keys(entries: Mapping[str, Any]) -> list[str]:
+    return list(entries)
+
+
+# --- migration -----------------------------------------------------------------------------------
+_MIGRATION_VARIANTS = (
+    Variant("fresh-50", {"count": 50, "merge": False}),
+    Variant("merge-50", {"count": 50, "merge": True}),
+    Variant("fresh-1000", {"count": 1000, "merge": False, "max_points": 40}),
+    Variant("merge-1000", {"count": 1000, "merge": True, "max_points": 40}),
+)
+_SMALL_MIGRATION_VARIANTS = (
+    Variant("fresh-12", {"count": 12, "merge": False}),
+    Variant("merge-12", {"count": 12, "merge": True}),
+)
+
+
+def _migration(params: Mapping[str, Any], _profile: str) -> Workload:
+    count = int(params["count"])
+    legacy = make_entries(count)
+    # Two case-variant duplicates, as older versions wrote them: the newer one must win.
+    first = _keys(legacy)[0]
+    legacy[first.replace("telegram", "Telegram")] = {**legacy[first], "updatedAt": 10**9,
+                                                     "sessionId": "newest-variant"}
+    directory = None
+    if params.get("merge"):
+        # The live folder already holds a third of the keys (with other values: they must
+        # win) and some keys of its own.
+        live = make_entries(count // 3, tag="live", stamp=5_000)
+        live.update(make_entries(3, start=count + 100, tag="own"))
+        directory = live
+    return Workload(Setup(legacy=legacy, directory=directory), (Migrate(),))
+
+
+def _backup_failure(params: Mapping[str, Any], _profile: str) -> Workload:
+    legacy = make_entries(6)
+    doomed = _keys(legacy)[1]
+    return Workload(Setup(legacy=legacy), (Migrate(), Update(delete=(doomed,))))
+
+
+# --- updates -------------------------------------------------------------------------------------
+def _update(params: Mapping[str, Any], _profile: str) -> Workload:
+    base = make_entries(int(params.get("count", 8)))
+    keys = _keys(base)
+    changed = {keys[2]: {**base[keys[2]], "updatedAt": 9_000, "lastTo": "moved"},
+               "agent:ops:main": {"sessionId": "ops-1", "updatedAt": 9_001}}
+    steps = (
+        UpdateEntry(keys[0], {"lastTo": "patched", "updatedAt": 8_000}),
+        Update(set=changed, delete=(keys[3],)),
+        Save({k: v for k, v in {**base, **changed}.items() if k not in (keys[4], keys[3])}),
+    )
+    return Workload(Setup(legacy=base, directory=base), steps)
+
+
+def _update_legacy_or_dir(params: Mapping[str, Any], profile: str) -> Workload:
+    return _update(params, profile)
+
+
+# --- case variants -------------------------------------------------------------------------------
+def _case_variants(params: Mapping[str, Any], _profile: str) -> Workload:
+    base = make_entries(4)
+    keys = _keys(base)
+    tie_a = {**base[keys[0]], "sessionId": "tie-lower", "updatedAt": 7_000}
+    tie_b = {**base[keys[0]], "sessionId": "tie-Upper", "updatedAt": 7_000}
+    older = {**base[keys[1]], "sessionId": "older", "updatedAt": 1}
+    newer = {**base[keys[1]], "sessionId": "newer", "updatedAt": 8_000}
+    items = [
+        (keys[0].replace("main", "Main"), tie_b),
+        (keys[0].replace("direct", "Direct"), tie_a),
+        (keys[1], older),
+        (keys[1].upper(), newer),
+        (keys[2], base[keys[2]]),
+        (keys[3], base[keys[3]]),
+    ]
+    if params.get("order") == "reverse":
+        items.reverse()
+    return Workload(Setup(legacy=dict(items)), (Migrate(), UpdateEntry(keys[1], {"seen": 1})))
+
+
+# --- corrupt files -------------------------------------------------------------------------------
+_CORRUPT = {
+    "zero-byte": b"",
+    "truncated": b'{\n  "sessionId": "sess-corrupt",\n  "updatedAt": 12',
+    "garbage": b"\x00\x17garbage\xff not json at all",
+    "non-object": b'["sessionId", "sess-corrupt"]',
+    "non-utf8": b'{"sessionId": "caf\xe9", "updatedAt": 5}',
+}
+CORRUPT_KEY = "agent:main:telegram:direct:corrupt"
+CORRUPT_NAME = "agent%3Amain%3Atelegram%3Adirect%3Acorrupt.json"
+
+
+def _corrupt_entry(params: Mapping[str, Any], _profile: str) -> Workload:
+    base = make_entries(5)
+    content = _CORRUPT[params["kind"]]
+    new = {**base, "agent:ops:new": {"sessionId": "new", "updatedAt": 5_000}}
+    steps = (Load(), Save(new), UpdateEntry(_keys(base)[0], {"lastTo": "after"}))
+    if params.get("where") == "legacy":
+        return Workload(Setup(legacy_raw=content), (Load(), Save(new)))
+    return Workload(Setup(directory=base, files={f"sessions.d/{CORRUPT_NAME}": content}), steps)
+
+
+def _corrupt_kept(ctx: CheckContext) -> list[Violation]:
+    """The bytes the store could not read must still be on disk in the store folder.
+
+    An empty file holds nothing to keep, so the 0-byte variants check only the oracle's
+    usual promises (the real-world loss there happened before: the file was emptied).
+    """
+    setup = ctx.workload.setup
+    original = setup.legacy_raw
+    if original is None:
+        original = setup.files.get(f"sessions.d/{CORRUPT_NAME}")
+    if not original:
+        return []
+    if any(original == content for content in ctx.files.values()):
+        return []
+    return [Violation("corrupt-destroyed",
+                      f"no file holds the {len(original)} bytes the store could not read")]
+
+
+# --- stale staging -------------------------------------------------------------------------------
+def _stale_staging(params: Mapping[str, Any], _profile: str) -> Workload:
+    legacy = make_entries(10)
+    stale = make_entries(4, tag="stale", stamp=99_999)
+    staging = "sessions.d.migrating"
+    files = {f"{staging}/{k.replace(':', '%3A')}.json": json.dumps(v).encode()
+             for k, v in stale.items()}
+    files[f"{staging}/leftover.json.0001.tmp"] = b'{"partial": '
+    return Workload(Setup(legacy=legacy, files=files), (Migrate(),))
+
+
+def _no_staging_left(ctx: CheckContext) -> list[Violation]:
+    left = sorted(p for p in ctx.files if p.startswith("sessions.d.migrating"))
+    if left:
+        return [Violation("leftover-temp", f"staging folder stays after start-up: {left[:3]}")]
+    return []
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        name="migration.kill",
+        description="Crash (and tear writes) at every operation of the start-up migration, "
+        "fresh and merge mode; the next start-up must load exactly the original entries.",
+        catches=("merge into the live folder under a crash", "leftover temp files"),
+        build=_migration,
+        faults=("crash", "torn"),
+        layouts=("auto",),
+        variants=_MIGRATION_VARIANTS,
+    ),
+    Scenario(
+        name="migration.disk-full",
+        description="ENOSPC at every byte budget of a migration, at the write and at close.",
+        catches=("migration losing entries on a full disk",),
+        build=_migration,
+        faults=("enospc", "enospc-close"),
+        layouts=("auto",),
+        variants=_SMALL_MIGRATION_VARIANTS,
+    ),
+    Scenario(
+        name="migration.non-atomic-rename",
+        description="Rename made non-atomic (target removed, then written), crash anywhere.",
+        catches=("no recovery from a torn rename",),
+        build=_migration,
+        faults=("non-atomic",),
+        layouts=("auto",),
+        variants=_SMALL_MIGRATION_VARIANTS,
+    ),
+    Scenario(
+        name="migration.backup-failure",
+        description="The backup rename (and every other rename/unlink) fails with EACCES/EIO;"
+        " an entry deleted afterwards must stay deleted after the next start-up.",
+        catches=("swallowed backup failure",),
+        build=_backup_failure,
+        faults=("error:EACCES", "error:EIO"),
+        layouts=("auto",),
+        error_ops=("replace", "unlink", "write"),
+    ),
+    Scenario(
+        name="update.kill",
+        description="Crash and torn writes during update_entry, a multi-entry update "
+        "(set + delete) and a full save.",
+        catches=("torn multi-entry update in directory mode",),
+        build=_update_legacy_or_dir,
+        faults=("crash", "torn"),
+    ),
+    Scenario(
+        name="update.disk-full",
+        description="ENOSPC at every byte budget of the update workload.",
+        catches=("torn multi-entry update in directory mode", "non-atomic fallback"),
+        build=_update_legacy_or_dir,
+        faults=("enospc", "enospc-close"),
+    ),
+    Scenario(
+        name="update.non-atomic-rename",
+        description="Non-atomic rename with a crash anywhere; and ENOENT at each rename "
+        "(which makes the seed fall back to an in-place write) followed by a crash.",
+        catches=("non-atomic ENOENT fallback", "no recovery from a torn rename"),
+        build=_update_legacy_or_dir,
+        faults=("non-atomic", "enoent-then-crash"),
+    ),
+    Scenario(
+        name="case-variant-keys",
+        description="Case-variant duplicates with a tie on updatedAt, in two input orders, "
+        "migrated under crashes: the newest must win, the same way for both orders.",
+        catches=("input-order tie-break",),
+        build=_case_variants,
+        faults=("crash",),
+        layouts=("auto",),
+        variants=(Variant("forward", {"order": "forward"}),
+                  Variant("reverse", {"order": "reverse"})),
+        same_result_groups=(("forward", "reverse"),),
+    ),
+    Scenario(
+        name="corrupt-entry",
+        description="A corrupt entry file (0-byte, truncated, garbage, non-object, non-UTF-8)"
+        " or sessions.json: a full save must not destroy it.",
+        catches=("corrupt files deleted by a full save",),
+        build=_corrupt_entry,
+        faults=("crash",),
+        layouts=("directory", "legacy"),
+        variants=tuple(Variant(k, {"kind": k}, ("directory",)) for k in _CORRUPT)
+        + tuple(
+            Variant(f"legacy-{k}", {"kind": k, "where": "legacy"}, ("legacy",)) for k in _CORRUPT
+        ),
+        check=_corrupt_kept,
+    ),
+    Scenario(
+        name="stale-staging",
+        description="A stale sessions.d.migrating/ (stale values, a torn temp file) from an "
+        "earlier crash: the next migration must ignore and remove it.",
+        catches=("stale staging reused",),
+        build=_stale_staging,
+        faults=("crash",),
+        layouts=("auto",),
+        check=_no_staging_left,
+    ),
+    Scenario(
+        name="io-error",
+        description="EIO at every read, write, rename and unlink of the update workload.",
+        catches=("errors swallowed or half-applied",),
+        build=_update_legacy_or_dir,
+        faults=("error:EIO",),
+    ),
+    Scenario(
+        name="power-loss.update",
+        description="Power loss after each call of the update workload: unsynced data and "
+        "names dropped or torn.",
+        catches=("no fsync",),
+        build=lambda p, prof: Workload(_update(p, prof).setup, _update(p, prof).steps[:2]),
+        faults=("power-loss",),
+    ),
+    Scenario(
+        name="power-loss.save",
+        description="Power loss after a full save.",
+        catches=("no fsync",),
+        build=lambda p, prof: Workload(_update(p, prof).setup, _update(p, prof).steps[2:]),
+        faults=("power-loss",),
+    ),
+    Scenario(
+        name="power-loss.migration",
+        description="Power loss after a migration: the legacy file must not be gone while "
+        "the entry files are empty.",
+        catches=("no fsync",),
+        build=_migration,
+        faults=("power-loss",),
+        layouts=("auto",),
+        variants=(Variant("fresh-6", {"count": 6, "merge": False}),
+                  Variant("merge-6", {"count": 6, "merge": True})),
+    ),
+)

@@ -1,0 +1,236 @@
+"""The store lock: a lock file ``<store>.lock`` holding ``{pid, createdAt}``, stale after
+30 s. The seed takes a stale lock over even from a live holder; hardened only from a
+holder that is provably gone.
+
+Every test drives the lock with a :func:`deterministic_runtime`, whose clock advances
+when the lock "sleeps", so timeouts and ages never cost real time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+from helpers import PROFILE_NAMES, StoreFactory, dead_pid, entry, snapshot_tree, write_json
+
+from reference_store import (
+    HARDENED,
+    SEED,
+    LockTimeoutError,
+    OsFileSystem,
+    Profile,
+    SessionStore,
+    StoreError,
+    deterministic_runtime,
+    migrate,
+)
+from reference_store._lock import LOCK_STALE_MS, StoreLock
+
+START_MS = 1_700_000_000_000
+PROFILES = {"seed": SEED, "hardened": HARDENED}
+
+
+@pytest.fixture(scope="session")
+def gone_pid() -> int:
+    """A pid no process has (taken before pyfakefs starts: it runs a real child)."""
+    return dead_pid()
+
+
+@pytest.fixture
+def lock_path(store_dir: str) -> str:
+    return os.path.join(store_dir, "sessions.json.lock")
+
+
+def new_lock(lock_path: str, profile: Profile, *, timeout_ms: int = 2_000) -> StoreLock:
+    return StoreLock(
+        OsFileSystem(), lock_path, profile, deterministic_runtime(START_MS), timeout_ms=timeout_ms
+    )
+
+
+def plant(lock_path: str, *, pid: int, created_at: int) -> bytes:
+    """A lock file as another holder would have left it."""
+    raw = json.dumps({"pid": pid, "createdAt": created_at}).encode()
+    with open(lock_path, "wb") as handle:
+        handle.write(raw)
+    return raw
+
+
+def times_out(lock: StoreLock) -> LockTimeoutError:
+    """Acquire must time out; were it taken, it is released again (the in-process queue is
+    per path and shared by every test of this worker, so a held lock must not leak)."""
+    try:
+        lock.acquire()
+    except LockTimeoutError as exc:
+        return exc
+    lock.release()
+    pytest.fail(f"{lock.path} was taken over")
+
+
+def read(lock_path: str) -> bytes:
+    with open(lock_path, "rb") as handle:
+        return handle.read()
+
+
+@pytest.mark.parametrize("profile", PROFILE_NAMES)
+def test_held_lock_names_its_holder_and_is_removed_on_release(lock_path: str, profile: str) -> None:
+    lock = new_lock(lock_path, PROFILES[profile])
+    with lock.held():
+        content = json.loads(read(lock_path))
+        assert content["pid"] == os.getpid()
+        assert content["createdAt"] > START_MS
+    assert not os.path.exists(lock_path)
+    assert not lock.last.took_over
+    assert [n for n in os.listdir(os.path.dirname(lock_path)) if n.endswith(".tmp")] == []
+
+
+def test_seed_takes_a_stale_lock_over_from_a_live_holder(lock_path: str) -> None:
+    """HAZARD(lock_needs_dead_holder), upstream: age alone decides, so a holder that is
+    alive and merely slow (here: this very process) loses its lock after 30 s."""
+    plant(lock_path, pid=os.getpid(), created_at=START_MS - LOCK_STALE_MS - 1_000)
+    lock = new_lock(lock_path, SEED)
+
+    with lock.held():
+        assert lock.last.took_over
+        assert json.loads(read(lock_path))["createdAt"] > START_MS
+    assert not os.path.exists(lock_path)
+
+
+def test_seed_waits_for_a_lock_younger_than_the_stale_age(lock_path: str) -> None:
+    raw = plant(lock_path, pid=os.getppid(), created_at=START_MS)
+    lock = new_lock(lock_path, SEED, timeout_ms=1_000)
+
+    error = times_out(lock)
+
+    assert isinstance(error, StoreError)
+    assert f"pid={os.getppid()}" in str(error)
+    assert read(lock_path) == raw
+
+
+def test_hardened_waits_for_a_live_holder_however_old_its_lock(lock_path: str) -> None:
+    raw = plant(lock_path, pid=os.getppid(), created_at=START_MS - 10 * LOCK_STALE_MS)
+    lock = new_lock(lock_path, HARDENED, timeout_ms=1_000)
+
+    assert "timed out" in str(times_out(lock))
+    assert read(lock_path) == raw
+
+
+@pytest.mark.parametrize("age_ms", [0, 10 * LOCK_STALE_MS])
+def test_hardened_takes_over_the_lock_of_a_dead_holder(
+    lock_path: str, gone_pid: int, age_ms: int
+) -> None:
+    plant(lock_path, pid=gone_pid, created_at=START_MS - age_ms)
+    lock = new_lock(lock_path, HARDENED)
+
+    with lock.held():
+        assert lock.last.took_over
+        assert json.loads(read(lock_path))["pid"] == os.getpid()
+    assert not os.path.exists(lock_path)
+
+
+def test_hardened_takes_over_a_leftover_of_its_own_process(lock_path: str) -> None:
+    """A lock file naming this process while this process's queue is free can only be
+    left by a store of this process that crashed: nobody alive holds it."""
+    plant(lock_path, pid=os.getpid(), created_at=START_MS)
+    lock = new_lock(lock_path, HARDENED)
+
+    with lock.held():
+        assert lock.last.took_over
+
+
+def set_mtime(path: str, ms: int) -> None:
+    os.utime(path, ns=(ms * 1_000_000, ms * 1_000_000))
+
+
+@pytest.mark.parametrize("profile", PROFILE_NAMES)
+def test_an_unreadable_lock_is_judged_by_the_age_of_its_file(lock_path: str, profile: str) -> None:
+    """A lock file without readable content (in the seed: created but not yet written by
+    a holder that is still working) is taken over only once its file is 30 s old --
+    never at once, which would let two writers in."""
+    open(lock_path, "wb").close()
+    set_mtime(lock_path, START_MS)
+    times_out(new_lock(lock_path, PROFILES[profile], timeout_ms=1_000))
+    assert os.path.exists(lock_path)
+
+    set_mtime(lock_path, START_MS - LOCK_STALE_MS - 1_000)
+    lock = new_lock(lock_path, PROFILES[profile])
+    with lock.held():
+        assert lock.last.took_over
+
+
+def test_in_process_waiters_are_served_in_arrival_order(lock_path: str) -> None:
+    first = new_lock(lock_path, HARDENED)
+    order: list[str] = []
+    threads: list[threading.Thread] = []
+    first.acquire()
+    fifo = first._fifo  # one queue per lock path, shared by every StoreLock of it
+    try:
+        for name in ("a", "b", "c"):
+            queued = fifo._next_ticket
+            lock = new_lock(lock_path, HARDENED, timeout_ms=60_000)
+            thread = threading.Thread(target=hold_and_record, args=(lock, name, order))
+            thread.start()
+            threads.append(thread)
+            wait_until(lambda q=queued: fifo._next_ticket == q + 1)  # it took its ticket
+    finally:
+        first.release()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert order == ["a", "b", "c"]
+
+
+def hold_and_record(lock: StoreLock, name: str, order: list[str]) -> None:
+    with lock.held():
+        order.append(name)
+
+
+def wait_until(condition: Callable[[], bool]) -> None:
+    """Poll a condition another thread makes true (not a timing assumption)."""
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, "condition never became true"
+        time.sleep(0.001)
+
+
+# --- every write path holds the lock ---------------------------------------------------------
+WRITES: dict[str, Callable[[SessionStore], object]] = {
+    "save": lambda s: s.save({"agent:x": entry("x", 9)}),
+    "update": lambda s: s.update(lambda data: data.__setitem__("agent:x", entry("x", 9))),
+    "update_entry": lambda s: s.update_entry("agent:x", lambda e: {"updatedAt": 9}),
+    "update_last_route": lambda s: s.update_last_route("agent:x", channel="c", to="t"),
+}
+
+
+@pytest.mark.parametrize("profile", PROFILE_NAMES)
+@pytest.mark.parametrize("layout", ["legacy", "directory"])
+@pytest.mark.parametrize("call", WRITES.keys())
+def test_every_write_path_waits_for_the_lock(
+    make_store: StoreFactory, store_dir: str, lock_path: str, profile: str, layout: str, call: str
+) -> None:
+    store = make_store(layout, profile, runtime=deterministic_runtime(START_MS))
+    store.save({"agent:x": entry("x", 1)})
+    plant(lock_path, pid=os.getppid(), created_at=START_MS + 1_000_000)
+    before = snapshot_tree(store_dir)
+
+    with pytest.raises(LockTimeoutError):
+        WRITES[call](store)
+
+    assert snapshot_tree(store_dir) == before
+
+
+def test_hardened_migration_waits_for_the_lock(store_dir: str, lock_path: str) -> None:
+    write_json(os.path.join(store_dir, "sessions.json"), {"agent:x": entry("x", 1)})
+    plant(lock_path, pid=os.getppid(), created_at=START_MS)
+    before = snapshot_tree(store_dir)
+
+    with pytest.raises(LockTimeoutError):
+        migrate(
+            os.path.join(store_dir, "sessions.json"),
+            "hardened",
+            runtime=deterministic_runtime(START_MS),
+        )
+
+    assert snapshot_tree(store_dir) == before

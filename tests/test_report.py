@@ -1,0 +1,320 @@
+"""Reports built from a tiny bench run: the Markdown holds the JSON's numbers, the HTML
+is self-contained, the crash summary is rendered when present, and every answer is
+computed from the numbers (the same code says "met" or "not met" as they change)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from harness._cli_report import report_command
+from harness.bench import BenchConfig, run_bench
+from harness.report import (
+    CRASH_SUMMARY_NAME,
+    BenchResults,
+    CrashSummary,
+    LatencyStats,
+    SingleResult,
+    findings,
+    load_crash_summary,
+    write_report,
+)
+from harness.report._html import render_html
+from harness.report._markdown import render_markdown
+from harness.report._plots import PLOTTERS
+
+
+@pytest.fixture(scope="module")
+def tiny_results() -> BenchResults:
+    """Two layouts, ten entries, a few calls of each kind (about a second)."""
+    config = BenchConfig.quick().narrowed(
+        layouts=("legacy", "directory"),
+        profiles=("seed", "hardened"),
+        sizes=(10,),
+        contention_sizes=(10,),
+        migration_sizes=(10,),
+        writers=(1, 2),
+        modes=("threads",),
+        keys=("distinct",),
+        ops=4,
+        min_ops=3,
+        min_loads=2,
+        cell_seconds=0.0,
+        load_seconds=0.0,
+        contention_ops=2,
+        diagnosis_size=10,
+        diagnosis_ops=3,
+    )
+    return run_bench(config, argv=("store-harness", "report", "--tiny"))
+
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory: pytest.TempPathFactory, tiny_results: BenchResults) -> Path:
+    """The three files, rendered once (matplotlib takes a second or more per page)."""
+    folder = tmp_path_factory.mktemp("report")
+    write_report(tiny_results, folder)
+    return folder
+
+
+def _table(markdown: str, title: str) -> list[dict[str, str]]:
+    """Rows of the Markdown table under the heading ``title``, as header -> cell."""
+    lines = markdown.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.lstrip("#").strip() == title)
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            if rows:
+                break
+            continue
+        rows.append([c.strip() for c in line.strip().strip("|").split(" | ")])
+    header, _rule, *body = rows
+    return [dict(zip(header, row, strict=True)) for row in body]
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", "").rstrip("x"))
+
+
+def _close_ms(cell: str, ns: int) -> bool:
+    """A table's milliseconds against the JSON's nanoseconds, within the rounding."""
+    value = ns / 1e6
+    return abs(_number(cell) - value) <= max(0.0005, 0.005 * abs(value)) + 1e-9
+
+
+def test_markdown_single_table_matches_json(report_dir: Path, tiny_results: BenchResults) -> None:
+    rows = _table((report_dir / "report.md").read_text(), "update_entry, one writer")
+    assert len(rows) == len(tiny_results.single) == 4
+    saved = BenchResults.from_json((report_dir / "results.json").read_text())
+    assert saved == tiny_results
+    for r in saved.single:
+        (row,) = [
+            x
+            for x in rows
+            if (x["layout"], x["profile"], x["entries"]) == (r.layout, r.profile, str(r.size))
+        ]
+        assert int(row["n"]) == r.update.n
+        for header, ns in (
+            ("p50 ms", r.update.p50_ns),
+            ("p99 ms", r.update.p99_ns),
+            ("max ms", r.update.max_ns),
+            ("floor p50 ms", r.floor.p50_ns),
+            ("read_updated_at p50 ms", r.read_updated_at.p50_ns),
+            ("load cold p50 ms", r.load_cold.p50_ns),
+            ("load cached p50 ms", r.load_cached.p50_ns),
+        ):
+            assert _close_ms(row[header], ns), (header, row[header], ns)
+        assert int(row["bytes/update"].replace(",", "")) == r.bytes_per_update
+        ratio = _number(row["update/floor"])
+        assert abs(ratio - r.floor_ratio) <= 0.005 * r.floor_ratio + 0.005
+
+
+def test_markdown_contention_and_migration_match_json(
+    report_dir: Path, tiny_results: BenchResults
+) -> None:
+    markdown = (report_dir / "report.md").read_text()
+    rows = _table(markdown, "update_entry under contention")
+    assert len(rows) == len(tiny_results.contention) >= 4
+    for c in tiny_results.contention:
+        key = (c.layout, c.profile, str(c.writers))
+        (row,) = [x for x in rows if (x["layout"], x["profile"], x["writers"]) == key]
+        assert int(row["ops"]) == c.ops
+        assert _close_ms(row["p99 ms"], c.update.p99_ns)
+    (migration,) = _table(markdown, "migrate (legacy → directory)")[:1]
+    first = tiny_results.migration[0]
+    assert migration["profile"] == first.profile
+    assert _close_ms(migration["p50 ms"], first.time.p50_ns)
+
+
+def test_markdown_names_the_command_and_machine(
+    report_dir: Path, tiny_results: BenchResults
+) -> None:
+    markdown = (report_dir / "report.md").read_text()
+    assert "`store-harness report --tiny`" in markdown
+    assert tiny_results.machine.hostname in markdown
+    assert tiny_results.machine.platform in markdown
+
+
+def test_html_is_self_contained_with_every_plot(report_dir: Path) -> None:
+    page = (report_dir / "index.html").read_text()
+    assert page.count('<img alt="') == len(PLOTTERS)
+    assert page.count('src="data:image/png;base64,') == len(PLOTTERS)
+    assert "http://" not in page and "https://" not in page
+    assert "<script" not in page and "<link" not in page
+    assert re.search(r"\bsrc=\"(?!data:)", page) is None
+
+
+def _render(results: BenchResults, crash: CrashSummary | None) -> tuple[str, str]:
+    """Markdown and HTML without plots (the plots are tested once, above)."""
+    answers = findings(results)
+    return render_markdown(results, answers, crash), render_html(results, answers, [], crash)
+
+
+def test_crash_summary_is_rendered_when_present(tmp_path: Path, tiny_results: BenchResults) -> None:
+    summary = {
+        "runs": [
+            {
+                "scenario": "migration.kill",
+                "layout": "directory",
+                "profile": "seed",
+                "backend": "fake",
+                "fault_points": 41,
+                "violations": 3,
+                "kinds": {"lost-ack": 2, "resurrected": 1},
+            },
+            {"scenario": "broken row"},
+        ],
+        "promises": [
+            {"promise": "durable", "layout": "directory", "profile": "hardened", "kept": True},
+            {"promise": "durable", "layout": "directory", "profile": "seed", "kept": False},
+            {"promise": "atomic-update", "layout": "legacy", "profile": "seed", "kept": None},
+        ],
+    }
+    path = tmp_path / CRASH_SUMMARY_NAME
+    path.write_text(json.dumps(summary))
+    crash = load_crash_summary(path)
+    assert crash is not None and crash.skipped_rows == 1
+    markdown, page = _render(tiny_results, crash)
+    runs = _table(markdown, "Crash scenarios")
+    assert runs == [
+        {
+            "scenario": "migration.kill",
+            "layout": "directory",
+            "profile": "seed",
+            "backend": "fake",
+            "fault points": "41",
+            "violations": "3",
+            "kinds": "lost-ack: 2, resurrected: 1",
+        }
+    ]
+    promises = {row["promise"]: row for row in _table(markdown, "Promises x layouts x profiles")}
+    assert promises["durable"]["directory/hardened"] == "kept"
+    assert promises["durable"]["directory/seed"] == "BROKEN"
+    assert promises["atomic-update"]["legacy/seed"] == "-"
+    assert promises["atomic-update"]["directory/seed"] == "-"
+    assert "1 malformed rows" in markdown
+    assert "migration.kill" in page and "BROKEN" in page
+
+
+def test_crash_summary_absent_or_unreadable(tmp_path: Path, tiny_results: BenchResults) -> None:
+    path = tmp_path / CRASH_SUMMARY_NAME
+    assert load_crash_summary(path) is None
+    assert "No crash-summary.json" in _render(tiny_results, None)[0]
+    path.write_text("{not json")
+    crash = load_crash_summary(path)
+    assert crash is not None and crash.error
+    markdown, page = _render(tiny_results, crash)
+    assert "could not be read" in markdown and "could not be read" in page
+
+
+def test_write_report_reads_the_crash_summary_beside_it(
+    report_dir: Path, tiny_results: BenchResults
+) -> None:
+    assert "No crash-summary.json" in (report_dir / "report.md").read_text()
+
+
+def test_report_command_from_json(
+    report_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("harness.report._write.plots", lambda results: [])  # drawn above
+    out = tmp_path / "rendered"
+    result = CliRunner().invoke(
+        report_command, ["--from-json", str(report_dir / "results.json"), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert (out / "index.html").is_file() and (out / "report.md").is_file()
+    markdown = (out / "report.md").read_text()
+    assert "`store-harness report --tiny`" in markdown  # the run that produced the numbers
+    assert "Rendered by" in markdown
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"schema": "other"}')
+    result = CliRunner().invoke(report_command, ["--from-json", str(bad), "--out", str(out)])
+    assert result.exit_code != 0 and "schema" in result.output
+
+
+# --- answers computed from numbers ---------------------------------------------------------------
+
+
+def _stats(ms: float) -> LatencyStats:
+    ns = round(ms * 1e6)
+    return LatencyStats(n=5, min_ns=ns, mean_ns=ns, p50_ns=ns, p99_ns=ns, max_ns=ns)
+
+
+def _cell(
+    layout: str, profile: str, size: int, update_ms: float, floor_ratio: float = 1.2
+) -> SingleResult:
+    return SingleResult(
+        layout=layout,
+        profile=profile,
+        size=size,
+        entry_bytes=1024,
+        store_bytes=size * 1024,
+        update=_stats(update_ms),
+        throughput_ops_s=1000 / update_ms,
+        lock_acquire=None,
+        bytes_per_update=1300,
+        bytes_source="seam",
+        seam_calls_per_update={"read_file": 1.0},
+        floor=_stats(update_ms / floor_ratio),
+        floor_fsync=True,
+        floor_ratio=floor_ratio,
+        read_updated_at=_stats(0.05),
+        load_cold=_stats(size * 0.1),
+        load_cached=_stats(size * 0.05),
+    )
+
+
+@pytest.mark.parametrize(
+    ("directory_ms", "verdict", "gain"),
+    [(2.0, "met", "500x"), (5.0, "not met", "200x"), (3.3333333, "met", "300x")],
+)
+def test_gain_goal_verdict_follows_the_numbers(
+    tiny_results: BenchResults, directory_ms: float, verdict: str, gain: str
+) -> None:
+    results = dataclasses.replace(
+        tiny_results,
+        single=(
+            _cell("legacy", "hardened", 10_000, 1000.0),
+            _cell("legacy", "seed", 10_000, 900.0),
+            _cell("directory", "hardened", 10_000, directory_ms),
+        ),
+    )
+    answer = next(f for f in findings(results) if f.key == "hardened-gain")
+    assert answer.verdict == verdict
+    assert gain in answer.answer
+
+
+def test_faster_or_slower_is_computed(tiny_results: BenchResults) -> None:
+    results = dataclasses.replace(
+        tiny_results,
+        single=(
+            _cell("legacy", "seed", 100, 10.0),
+            _cell("directory", "seed", 100, 5.0),
+            _cell("legacy", "seed", 1_000, 100.0),
+            _cell("directory", "seed", 1_000, 400.0),
+        ),
+    )
+    answer = next(f for f in findings(results) if f.key == "seed-directory-vs-legacy")
+    assert answer.answer.startswith("Faster at 100 entries; slower at 1,000 entries.")
+    assert "2.00x faster" in answer.answer and "4.00x slower" in answer.answer
+
+
+def test_floor_goal_and_missing_cells(tiny_results: BenchResults) -> None:
+    within = dataclasses.replace(
+        tiny_results,
+        single=(_cell("directory", "hardened", 10, 2.0, floor_ratio=1.4),),
+        diagnosis=(),
+    )
+    outside = dataclasses.replace(
+        tiny_results,
+        single=(_cell("directory", "hardened", 10, 2.0, floor_ratio=1.6),),
+        diagnosis=(),
+    )
+    assert next(f for f in findings(within) if f.key == "floor").verdict == "met"
+    assert next(f for f in findings(outside) if f.key == "floor").verdict == "not met"
+    empty = dataclasses.replace(tiny_results, single=(), contention=(), migration=(), diagnosis=())
+    assert all(f.answer.startswith("Not measured") for f in findings(empty))
