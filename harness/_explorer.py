@@ -27,19 +27,14 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from reference_store import (
-    SessionCache,
-    StoreError,
-    deterministic_runtime,
-    migrate,
-    open_store,
-)
+from reference_store import SessionCache, deterministic_runtime
 from reference_store.fs import FileSystem, OsFileSystem
 
 from ._durability import Effect, PowerLossChoice, power_loss_choices
 from ._errors import UsageError
 from ._oracle import Candidate, Outcome, Violation, acceptable_states, classify
 from ._scenario import CheckContext, Scenario, Variant, Workload
+from ._target import REFERENCE, StoreTarget, resolve_target
 from ._workload import canonical
 from .faultfs import FaultFileSystem, FaultPlan, Operation, SimulatedCrash
 
@@ -71,6 +66,8 @@ class RunSpec:
     family: str = "baseline"
     power: PowerLossChoice | None = None
     seed: int = 0
+    #: the store implementation under test (a registered name or ``module:attr``)
+    target: str = REFERENCE.name
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -83,6 +80,7 @@ class RunSpec:
             "family": self.family,
             "power": None if self.power is None else self.power.to_json(),
             "seed": self.seed,
+            "target": self.target,
         }
 
     @classmethod
@@ -98,6 +96,7 @@ class RunSpec:
             family=raw.get("family", "baseline"),
             power=None if power is None else PowerLossChoice.from_json(power),
             seed=int(raw.get("seed", 0)),
+            target=str(raw.get("target", REFERENCE.name)),
         )
 
     def describe(self) -> str:
@@ -130,13 +129,18 @@ class ExploreOptions:
 
 # --- one run ---------------------------------------------------------------------------------
 def _write_setup(
-    fs: FileSystem, store_dir: str, workload: Workload, layout: str, profile: str
+    target: StoreTarget,
+    fs: FileSystem,
+    store_dir: str,
+    workload: Workload,
+    layout: str,
+    profile: str,
 ) -> None:
     setup = workload.setup
     store_path = os.path.join(store_dir, STORE_NAME)
     if setup.directory is not None:
         layout_for_setup = "directory" if layout in ("auto", "directory") else layout
-        store = open_store(
+        store = target.open(
             store_path,
             layout_for_setup,
             profile,
@@ -145,6 +149,7 @@ def _write_setup(
             cache=SessionCache(),
         )
         store.save(dict(setup.directory))
+        store.close()
     if setup.legacy_raw is not None:
         fs.write_file(store_path, setup.legacy_raw)
     elif setup.legacy is not None:
@@ -200,38 +205,42 @@ def _snapshot(fs: FileSystem, root: str) -> dict[str, bytes]:
 
 
 def _run_in_root(scenario: Scenario, spec: RunSpec, root: str) -> RunResult:
-    plain = OsFileSystem()
+    # Setup and recovery go through a fault-free wrapper only so that their syncs are
+    # skipped too (faultfs header: no simulated fault here can lose the page cache).
+    plain: FileSystem = FaultFileSystem(OsFileSystem(), root)
     variant = scenario.variant(spec.variant)
     workload = scenario.build(variant.params, spec.profile)
     store_dir = os.path.join(root, STORE_FOLDER)
     plain.mkdir(store_dir)
-    _write_setup(plain, store_dir, workload, spec.layout, spec.profile)
+    target = resolve_target(spec.target)
+    refusals: tuple[type[BaseException], ...] = (OSError, *target.refusals)
+    _write_setup(target, plain, store_dir, workload, spec.layout, spec.profile)
     store_path = os.path.join(store_dir, STORE_NAME)
 
     track = spec.power is not None
-    ffs = FaultFileSystem(plain, root, spec.plan, track_durability=track)
+    ffs = FaultFileSystem(OsFileSystem(), root, spec.plan, track_durability=track)
     runtime = deterministic_runtime(SEED_CLOCK_MS + spec.seed, token_prefix="")
     outcomes: list[Outcome] = []
     crashed = False
     store: Any = None
     try:
-        store = open_store(
+        store = target.open(
             store_path, spec.layout, spec.profile, ffs, runtime=runtime, cache=SessionCache()
         )
     except SimulatedCrash:
         crashed = True
-    except (OSError, StoreError):
+    except refusals:
         store = None
     for index, step in enumerate(workload.steps):
         if crashed or store is None:
             outcomes.append(Outcome(index, step.describe(), "not-run"))
             continue
         try:
-            step.run(store, lambda: migrate(store_path, spec.profile, ffs, runtime=runtime))
+            step.run(store, lambda: _migrate(target, store_path, spec.profile, ffs, runtime))
         except SimulatedCrash:
             crashed = True
             outcomes.append(Outcome(index, step.describe(), "indeterminate", "crash"))
-        except (OSError, StoreError) as exc:
+        except refusals as exc:
             outcomes.append(Outcome(index, step.describe(), "failed", _describe_error(exc)))
         else:
             outcomes.append(Outcome(index, step.describe(), "ok"))
@@ -245,7 +254,7 @@ def _run_in_root(scenario: Scenario, spec: RunSpec, root: str) -> RunResult:
     after_fault = {k: len(v) for k, v in _snapshot(plain, root).items()}
 
     violations, found, expected = _recover_and_check(
-        scenario, spec, workload, store_path, outcomes, plain, root
+        target, scenario, spec, workload, store_path, outcomes, plain, root
     )
     writes = tuple((op.n, op.size or 0) for op in ffs.trace if op.name == "write")
     return RunResult(
@@ -270,7 +279,16 @@ def _describe_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _migrate(
+    target: StoreTarget, store_path: str, profile: str, fs: FileSystem, runtime: Any
+) -> bool:
+    if target.migrate is None:
+        raise UsageError(f"store {target.name!r} has no start-up migration")
+    return bool(target.migrate(store_path, profile, fs, runtime=runtime))
+
+
 def _recover_and_check(
+    target: StoreTarget,
     scenario: Scenario,
     spec: RunSpec,
     workload: Workload,
@@ -284,14 +302,15 @@ def _recover_and_check(
         initial, workload.steps, outcomes, recover_migrates=spec.layout == "auto"
     )
     runtime = deterministic_runtime(SEED_CLOCK_MS + RECOVERY_DELAY_MS, token_prefix="r")
+    refusals: tuple[type[BaseException], ...] = (OSError, *target.refusals)
     try:
         if spec.layout == "auto":
-            migrate(store_path, spec.profile, plain, runtime=runtime)
-        store = open_store(
+            _migrate(target, store_path, spec.profile, plain, runtime)
+        store = target.open(
             store_path, spec.layout, spec.profile, plain, runtime=runtime, cache=SessionCache()
         )
         found = store.load(skip_cache=True)
-    except (OSError, StoreError) as exc:
+    except refusals as exc:
         return [Violation("unloadable", f"recovery failed: {_describe_error(exc)}")], None, expected
 
     violations = classify(found, expected, history, uncertain)
@@ -303,7 +322,7 @@ def _recover_and_check(
         reloaded = store.load(skip_cache=True)
         if reloaded.get(probe_key, {}).get("sessionId") != "probe":
             violations.append(Violation("unwritable", "a write after recovery did not stick"))
-    except (OSError, StoreError) as exc:
+    except refusals as exc:
         violations.append(Violation("unwritable", f"write after recovery: {_describe_error(exc)}"))
     finally:
         store.close()
@@ -533,16 +552,18 @@ def explore(
     backends: Sequence[str] = ("fake",),
     options: ExploreOptions | None = None,
     progress: Callable[[int, int, str], None] | None = None,
+    target: str | StoreTarget = REFERENCE,
 ) -> ExploreResult:
-    """Explore every scenario x variant x layout x profile x backend."""
+    """Explore every scenario x variant x layout x profile x backend of one target."""
     opts = options or ExploreOptions()
+    store = resolve_target(target)
     for scenario in scenarios:
         _SCENARIOS[scenario.name] = scenario
     bases = [
-        RunSpec(s.name, v.name, layout, profile, backend, seed=opts.seed)
+        RunSpec(s.name, v.name, layout, profile, backend, seed=opts.seed, target=store.name)
         for s in scenarios
         for v, layout in s.configurations()
-        if layouts is None or layout in layouts
+        if (layouts is None or layout in layouts) and store.supports(layout)
         for profile in profiles
         for backend in backends
     ]

@@ -94,7 +94,16 @@ class DirectoryStore(SessionStore):
             raw = self.fs.read_file(path)
         except FileNotFoundError:
             return None, False
-        except OSError as exc:  # a folder named *.json, unreadable file, ...
+        except IsADirectoryError as exc:  # a folder named *.json: not ours, never touched
+            self._problem(path, f"unreadable: {exc.strerror or exc}")
+            return None, True
+        except OSError as exc:
+            if self.profile.quarantine_corrupt:
+                # FIX(quarantine_corrupt): EIO or EACCES says nothing about what the file
+                # holds, so the call fails instead of acting as if the entry were absent
+                # (a save would then leave it behind, a load would drop it unannounced).
+                raise
+            # HAZARD(quarantine_corrupt): upstream skips the file like a corrupt one.
             self._problem(path, f"unreadable: {exc.strerror or exc}")
             return None, True
         try:

@@ -179,7 +179,10 @@ class StoreLock:
             return True
         # FIX(lock_needs_dead_holder): publish a complete file atomically with link().
         tmp = f"{self.path}.{self.runtime.new_token()}.tmp"
-        self.fs.write_file(tmp, self._content(), mode=0o600)
+        # With fsync, the content is durable before the name: after a power loss a lock
+        # file still names its (dead) holder instead of being an empty file only the age
+        # rule could clear -- and that rule cannot be trusted across a reboot's clock.
+        self.fs.write_file(tmp, self._content(), mode=0o600, sync=self.profile.fsync)
         try:
             self.fs.link(tmp, self.path)
         except (FileExistsError, FileNotFoundError):

@@ -45,8 +45,8 @@ def _keys(entries: Mapping[str, Any]) -> list[str]:
 _MIGRATION_VARIANTS = (
     Variant("fresh-50", {"count": 50, "merge": False}),
     Variant("merge-50", {"count": 50, "merge": True}),
-    Variant("fresh-1000", {"count": 1000, "merge": False, "max_points": 40}),
-    Variant("merge-1000", {"count": 1000, "merge": True, "max_points": 40}),
+    Variant("fresh-1000", {"count": 1000, "merge": False, "max_points": 10}),
+    Variant("merge-1000", {"count": 1000, "merge": True, "max_points": 10}),
 )
 _SMALL_MIGRATION_VARIANTS = (
     Variant("fresh-12", {"count": 12, "merge": False}),
