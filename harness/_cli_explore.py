@@ -65,8 +65,10 @@ def run_exploration(
     out: str,
     replays: str,
     quiet: bool = False,
+    table: bool = True,
 ) -> tuple[ExploreResult, Summary, list[str]]:
-    """Explore, write ``crash-summary.json`` and replay files, print the summary table."""
+    """Explore, write ``crash-summary.json`` and replay files, print the summary table
+    (``quiet``: no progress bar either)."""
     import scenarios as catalog
 
     chosen = catalog.select(list(names))
@@ -98,8 +100,9 @@ def run_exploration(
     summary = summarize(result)
     summary.write(os.path.join(out, "crash-summary.json"))
     written = write_replays(replays, [*result.results, *_order_runs(result)])
-    if not quiet:
+    if not quiet and table:
         print_summary(summary, console)
+    if not quiet:
         console.print(
             f"{summary.total_runs} runs, {summary.violating_runs} with violations; "
             f"{len(written)} replay files in {replays}/; "
@@ -112,6 +115,25 @@ def _order_runs(result: ExploreResult) -> list:  # type: ignore[type-arg]
     from dataclasses import replace
 
     return [replace(run, violations=(violation,)) for run, violation in result.order_violations]
+
+
+def print_violation_overview(summary: Summary, console: Console | None = None) -> None:
+    """One line per profile: how many runs, how many violating, of which kinds."""
+    console = console or _console()
+    for profile in sorted({r["profile"] for r in summary.runs}):
+        rows = [r for r in summary.runs if r["profile"] == profile]
+        kinds: dict[str, int] = {}
+        for row in rows:
+            for kind, n in row["kinds"].items():
+                kinds[kind] = kinds.get(kind, 0) + n
+        runs = sum(r["fault_points"] for r in rows)
+        bad = sum(r["violations"] for r in rows)
+        style = "red" if bad else "green"
+        listed = ", ".join(f"{k} x{n}" for k, n in sorted(kinds.items())) or "none"
+        console.print(
+            f"[{style}]{profile}[/]: {runs} runs, {bad} with violations ({listed})",
+            highlight=False,
+        )
 
 
 def print_summary(summary: Summary, console: Console) -> None:
@@ -196,6 +218,12 @@ def print_summary(summary: Summary, console: Console) -> None:
     "variants may set their own bound).",
 )
 @click.option(
+    "--full",
+    is_flag=True,
+    help="Also the heavy variants (1,000-entry migrations, sampled; --max-points raises "
+    "their bound).",
+)
+@click.option(
     "--out",
     default=os.path.join("reports", "latest"),
     show_default=True,
@@ -224,6 +252,7 @@ def explore_command(
     seed: int,
     power_samples: int,
     max_points: int,
+    full: bool,
     out: str,
     replays: str,
     fail_on: tuple[str, ...],
@@ -237,7 +266,7 @@ def explore_command(
     """
     backends = BACKENDS if backend == "both" else (backend,)
     options = ExploreOptions(
-        jobs=jobs, seed=seed, power_samples=power_samples, max_points=max_points
+        jobs=jobs, seed=seed, power_samples=power_samples, max_points=max_points, full=full
     )
     try:
         _result, summary, _written = run_exploration(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,47 @@ from .report import ResultsError, load_results, write_report
 __all__ = ["report_command"]
 
 DEFAULT_DIR = Path("reports") / "latest"
+#: fault points per family and configuration in a quick report: every scenario and
+#: configuration still runs, with a seeded sample where a family has more points
+QUICK_MAX_POINTS = 25
+
+
+def _explore_step(
+    out: Path,
+    *,
+    replays: str,
+    backend: str,
+    max_points: int,
+    full: bool,
+    jobs: int,
+    quiet: bool,
+) -> None:
+    from ._cli_explore import PROFILES, print_violation_overview, run_exploration
+    from ._explorer import BACKENDS, ExploreOptions
+
+    if not quiet:
+        click.echo(
+            f"exploring every scenario on {', '.join(PROFILES)} ({backend} backend, "
+            + (
+                f"at most {max_points} fault points per family)"
+                if max_points
+                else "every fault point)"
+            ),
+            err=True,
+        )
+    _result, summary, _written = run_exploration(
+        ("all",),
+        layouts=None,
+        profiles=PROFILES,
+        backends=BACKENDS if backend == "both" else (backend,),
+        options=ExploreOptions(jobs=jobs, max_points=max_points, full=full),
+        out=str(out),
+        replays=replays,
+        quiet=quiet,
+        table=False,
+    )
+    if not quiet:
+        print_violation_overview(summary)
 
 
 @click.command("report")
@@ -32,19 +74,79 @@ DEFAULT_DIR = Path("reports") / "latest"
     default=None,
     help="Render these results instead of running a bench.",
 )
+@click.option(
+    "--explore/--no-explore",
+    "run_explore",
+    default=True,
+    show_default=True,
+    help="Crash-explore every scenario on both profiles first (--no-explore keeps the "
+    "crash-summary.json already in the output folder).",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(["fake", "real", "both"]),
+    default=None,
+    help="Where the explorer runs (default: real; with --full: both).",
+)
+@click.option(
+    "--max-points",
+    type=click.IntRange(min=0),
+    default=None,
+    help=f"Fault points per fault family and configuration, seeded sample beyond it "
+    f"(default: {QUICK_MAX_POINTS}; with --full: 0, every one).",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=os.cpu_count() or 1,
+    show_default=True,
+    help="Explorer worker processes.",
+)
+@click.option(
+    "--replays",
+    default=os.path.join("reports", "replays"),
+    show_default=True,
+    help="Folder for the explorer's replay files.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @click.pass_context
 def report_command(
-    ctx: click.Context, /, out: Path, from_json: Path | None, quiet: bool, **options: Any
+    ctx: click.Context,
+    /,
+    out: Path,
+    from_json: Path | None,
+    run_explore: bool,
+    backend: str | None,
+    max_points: int | None,
+    jobs: int,
+    replays: str,
+    quiet: bool,
+    **options: Any,
 ) -> None:
-    """Benchmark the layouts and write results.json, report.md and index.html.
+    """The main job: explore, benchmark, and write report.md, index.html and JSON.
 
     \b
-    By default a quick bench runs first (--full: the whole grid); --from-json renders
-    results of an earlier run without running anything. A crash-summary.json already
-    in the output folder is rendered too.
+    1. the crash explorer over every scenario on the seed and hardened profiles
+       (quick: a seeded sample of fault points on real folders; --full: every point,
+       the 1,000-entry migrations, pyfakefs and real folders), writing
+       crash-summary.json and one replay file per distinct violation;
+    2. the contention benchmarks (quick grid; --full: the whole grid);
+    3. the report: results.json, report.md (tables) and index.html (plots).
+    --from-json renders benchmark results of an earlier run instead of running one.
     """
     argv = command_line(ctx)
+    full = bool(options.get("full"))
+    if run_explore:
+        _explore_step(
+            out,
+            replays=replays,
+            backend=backend or ("both" if full else "real"),
+            max_points=(0 if full else QUICK_MAX_POINTS) if max_points is None else max_points,
+            full=full,
+            jobs=jobs,
+            quiet=quiet,
+        )
     if from_json is not None:
         try:
             results = load_results(from_json)

@@ -32,7 +32,14 @@ from reference_store.fs import FileSystem, OsFileSystem
 
 from ._durability import Effect, PowerLossChoice, power_loss_choices
 from ._errors import UsageError
-from ._oracle import Candidate, Outcome, Violation, acceptable_states, classify
+from ._oracle import (
+    Candidate,
+    Outcome,
+    Violation,
+    acceptable_states,
+    check_reads,
+    classify,
+)
 from ._scenario import CheckContext, Scenario, Variant, Workload
 from ._target import REFERENCE, StoreTarget, resolve_target
 from ._workload import canonical
@@ -125,6 +132,9 @@ class ExploreOptions:
     power_samples: int = 4
     #: bound on runs per family per configuration (0: no bound); beyond it, sampled.
     max_points: int = 0
+    #: include heavy variants (1,000-entry stores); there ``max_points`` may raise their
+    #: own bound, elsewhere a variant's own bound wins
+    full: bool = False
 
 
 # --- one run ---------------------------------------------------------------------------------
@@ -214,13 +224,18 @@ def _run_in_root(scenario: Scenario, spec: RunSpec, root: str) -> RunResult:
     plain.mkdir(store_dir)
     target = resolve_target(spec.target)
     refusals: tuple[type[BaseException], ...] = (OSError, *target.refusals)
-    _write_setup(target, plain, store_dir, workload, spec.layout, spec.profile)
     store_path = os.path.join(store_dir, STORE_NAME)
+    try:
+        _write_setup(target, plain, store_dir, workload, spec.layout, spec.profile)
+    except Exception as exc:  # a store that cannot even write the setup is reported
+        return _failed_setup(spec, exc)
 
     track = spec.power is not None
     ffs = FaultFileSystem(OsFileSystem(), root, spec.plan, track_durability=track)
     runtime = deterministic_runtime(SEED_CLOCK_MS + spec.seed, token_prefix="")
     outcomes: list[Outcome] = []
+    results: list[Any] = []
+    unexpected: list[Violation] = []
     crashed = False
     store: Any = None
     try:
@@ -232,16 +247,28 @@ def _run_in_root(scenario: Scenario, spec: RunSpec, root: str) -> RunResult:
     except refusals:
         store = None
     for index, step in enumerate(workload.steps):
+        results.append(None)
         if crashed or store is None:
             outcomes.append(Outcome(index, step.describe(), "not-run"))
             continue
         try:
-            step.run(store, lambda: _migrate(target, store_path, spec.profile, ffs, runtime))
+            results[-1] = step.run(
+                store, lambda: _migrate(target, store_path, spec.profile, ffs, runtime)
+            )
         except SimulatedCrash:
             crashed = True
             outcomes.append(Outcome(index, step.describe(), "indeterminate", "crash"))
         except refusals as exc:
             outcomes.append(Outcome(index, step.describe(), "failed", _describe_error(exc)))
+        except Exception as exc:
+            # Neither a refusal nor an I/O error: a bug in the store. What the call did is
+            # unknown, so it is judged as interrupted, and reported on its own.
+            outcomes.append(
+                Outcome(index, step.describe(), "indeterminate", _describe_error(exc))
+            )
+            unexpected.append(
+                Violation("unexpected-error", f"{step.describe()} raised {_describe_error(exc)}")
+            )
         else:
             outcomes.append(Outcome(index, step.describe(), "ok"))
     if store is not None and not crashed:
@@ -253,9 +280,13 @@ def _run_in_root(scenario: Scenario, spec: RunSpec, root: str) -> RunResult:
         ffs.durability.materialize(spec.power)
     after_fault = {k: len(v) for k, v in _snapshot(plain, root).items()}
 
-    violations, found, expected = _recover_and_check(
+    violations = unexpected + check_reads(
+        _initial_candidate(workload, spec.layout), workload.steps, outcomes, results
+    )
+    more, found, expected = _recover_and_check(
         target, scenario, spec, workload, store_path, outcomes, plain, root
     )
+    violations += more
     writes = tuple((op.n, op.size or 0) for op in ffs.trace if op.name == "write")
     return RunResult(
         spec=spec,
@@ -268,6 +299,21 @@ def _run_in_root(scenario: Scenario, spec: RunSpec, root: str) -> RunResult:
         op_count=ffs.op_count,
         write_sizes=writes,
         unsynced=unsynced,
+    )
+
+
+def _failed_setup(spec: RunSpec, exc: Exception) -> RunResult:
+    return RunResult(
+        spec=spec,
+        trace=(),
+        outcomes=(),
+        violations=(
+            Violation("unexpected-error", f"writing the setup failed: {_describe_error(exc)}"),
+        ),
+        found=None,
+        expected=(),
+        files_after_fault={},
+        op_count=0,
     )
 
 
@@ -415,10 +461,11 @@ def plans_for(
     """Every faulted run of one configuration, from its baseline."""
     specs: list[RunSpec] = []
     n = baseline.op_count
-    own_bound = scenario.variant(base.variant).params.get("max_points")
-    limit = int(own_bound) if own_bound else options.max_points
+    own_bound = scenario.variant(base.variant).max_points
     if own_bound and options.max_points:
-        limit = min(limit, options.max_points)
+        limit = max(own_bound, options.max_points) if options.full else own_bound
+    else:
+        limit = own_bound or options.max_points
     for kind in scenario.faults:
         family = fault_family(kind)
         plans: list[FaultPlan] = []
@@ -564,6 +611,7 @@ def explore(
         for s in scenarios
         for v, layout in s.configurations()
         if (layouts is None or layout in layouts) and store.supports(layout)
+        if opts.full or not v.heavy
         for profile in profiles
         for backend in backends
     ]

@@ -29,6 +29,7 @@ __all__ = [
     "Outcome",
     "Violation",
     "acceptable_states",
+    "check_reads",
     "classify",
 ]
 
@@ -51,6 +52,7 @@ VIOLATION_KINDS: dict[str, tuple[str, str]] = {
     "leftover-lock": ("low", "a lock file stays behind after a successful write"),
     "escaped-folder": ("critical", "a file was written outside the store's folder"),
     "baseline": ("high", "the workload fails even without any fault"),
+    "unexpected-error": ("high", "a call raised neither a store error nor an OSError"),
     "lost-update": ("critical", "a concurrent update was overwritten"),
     "stale-read": ("medium", "a read returned a value older than a completed write"),
 }
@@ -251,3 +253,58 @@ def _distance(a: Mapping[str, Any], b: Mapping[str, Any]) -> int:
 def _short(value: Any, limit: int = 80) -> str:
     text = canonical({"v": value})[5:-1]
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_reads(
+    initial: Candidate,
+    steps: Sequence[Step],
+    outcomes: Sequence[Outcome],
+    results: Sequence[Any],
+) -> list[Violation]:
+    """Reads that returned ok must show every write acknowledged before them.
+
+    Checked only while every earlier call returned ok (afterwards the possible states
+    fan out and recovery is judged instead): a load must return one of the model's
+    states, ``read_updated_at`` the ``updatedAt`` of one of the key's variants.
+    """
+    from ._workload import Load, ReadUpdatedAt, normalize
+
+    cands = [initial]
+    violations: list[Violation] = []
+    for step, outcome, result in zip(steps, outcomes, results, strict=False):
+        if outcome.status != "ok":
+            break
+        if isinstance(step, Load):
+            states = {canonical(c.state) for c in cands}
+            if canonical(result) not in states:
+                model = dict(cands[0].state)
+                stale = sorted(
+                    k for k in set(model) | set(result) if model.get(k) != result.get(k)
+                )
+                violations.append(
+                    Violation(
+                        "stale-read",
+                        f"{step.describe()} (call {outcome.step}) disagrees with the calls "
+                        f"acknowledged before it on {stale[:4]}",
+                        stale[0] if stale else None,
+                    )
+                )
+        elif isinstance(step, ReadUpdatedAt):
+            normalized = normalize(step.key)
+            allowed = set()
+            for cand in cands:
+                variants = [e for k, e in cand.state.items() if normalize(k) == normalized]
+                allowed |= {e.get("updatedAt") for e in variants if isinstance(e, Mapping)}
+                if not variants:
+                    allowed.add(None)
+            if result not in allowed:
+                violations.append(
+                    Violation(
+                        "stale-read",
+                        f"read_updated_at({step.key!r}) returned {result!r}, expected one "
+                        f"of {sorted(allowed, key=repr)}",
+                        step.key,
+                    )
+                )
+        cands = _unique(c2 for c in cands for c2 in _apply(step, c))
+    return violations

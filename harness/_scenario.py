@@ -66,6 +66,10 @@ class Variant:
     params: Mapping[str, Any] = field(default_factory=dict)
     #: restricts the variant to some of the scenario's layouts (``None``: all of them)
     layouts: tuple[str, ...] | None = None
+    #: bound on fault points per fault family (0: every one); sampled with the seed
+    max_points: int = 0
+    #: slow (a 1,000-entry store): left out of quick runs
+    heavy: bool = False
 
 
 @dataclass(frozen=True)

@@ -116,10 +116,15 @@ class UpdateEntry(Step):
 
 @dataclass(frozen=True)
 class Load(Step):
+    #: read through the store's cache (a stale cache shows up as a stale read)
+    cached: bool = False
     op: str = field(init=False, default="load")
 
     def run(self, store: Any, migrate: Callable[[], bool]) -> Any:
-        return store.load(skip_cache=True)
+        return store.load(skip_cache=not self.cached)
+
+    def describe(self) -> str:
+        return "load(cached)" if self.cached else "load"
 
     def mutates(self) -> bool:
         return False

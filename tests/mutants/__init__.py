@@ -1,0 +1,240 @@
+"""The catalog of seeded bugs: the hardened reference store with one defect each.
+
+Every entry names the scenarios that must catch it; ``tests/test_mutants.py`` runs each
+mutant through those scenarios and fails if any of them stays silent. The gate and the
+report's mutation-score table use the same catalog (``MUTANTS``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable
+from typing import Any
+
+from harness.mutation import Mutant
+from reference_store.fs import FileSystemWrapper
+
+__all__ = ["MUTANTS", "by_name"]
+
+
+# --- seam wrappers: bugs in how the store does its I/O ---------------------------------------
+class _NoFolderSync(FileSystemWrapper):
+    """Never fsyncs a folder: renames and unlinks are not durable."""
+
+    def fsync_dir(self, path: str) -> None:
+        return None
+
+
+class _KeepRemovedEntries(FileSystemWrapper):
+    """Forgets to unlink the files of removed entries."""
+
+    def unlink(self, path: str) -> None:
+        if os.path.basename(os.path.dirname(path)).endswith(".d") and path.endswith(".json"):
+            return
+        self.inner.unlink(path)
+
+
+class _DeleteLegacyEarly(FileSystemWrapper):
+    """Removes sessions.json as soon as the migration has read it, before the new layout
+    is complete."""
+
+    def mkdir(self, path: str, *, mode: int = 0o777) -> None:
+        if path.endswith(".d.migrating"):
+            with contextlib.suppress(FileNotFoundError):
+                self.inner.unlink(path[: -len(".d.migrating")] + ".json")
+        self.inner.mkdir(path, mode=mode)
+
+
+class _UncheckedWrites(FileSystemWrapper):
+    """Ignores a failed write (ENOSPC, EIO), as C code that never checks ``write()``'s
+    result does: the file silently keeps only what fit."""
+
+    def write(self, handle: int, data: bytes) -> int:
+        try:
+            return self.inner.write(handle, data)
+        except OSError:
+            return len(data)
+
+    def close(self, handle: int) -> None:
+        with contextlib.suppress(OSError):
+            self.inner.close(handle)
+
+    def fsync(self, handle: int) -> None:
+        with contextlib.suppress(OSError):
+            self.inner.fsync(handle)
+
+
+class _NoStagingCleanup(FileSystemWrapper):
+    """Never removes a staging folder (a stale one from an earlier crash stays)."""
+
+    def remove_tree(self, path: str) -> None:
+        if path.endswith(".migrating"):
+            return
+        self.inner.remove_tree(path)
+
+
+# --- patches: bugs in the store's logic --------------------------------------------------------
+def _keep_oldest(_original: Any) -> Callable[..., Any]:
+    def pick(candidates: Any, normalized: str, *, deterministic: bool) -> Any:
+        items = list(candidates)
+        if not items:
+            return None
+        return min(items, key=lambda kv: kv[1].get("updatedAt", 0))
+
+    return pick
+
+
+def _write_in_place(_original: Any) -> Callable[..., None]:
+    """Truncates the target and writes it (no temp file, no rename): the torn-file bug."""
+
+    def write(fs: Any, path: str, data: bytes, profile: Any, _runtime: Any, **_kw: Any) -> None:
+        fs.write_file(path, data, mode=0o600, sync=profile.fsync)
+
+    return write
+
+
+_IN_PLACE = {
+    f"reference_store.{module}:write_atomic": _write_in_place
+    for module in ("_legacy", "_directory", "_migration")
+}
+
+
+def _never_invalidate(_original: Any) -> Callable[..., None]:
+    def invalidate(self: Any, key: str) -> None:
+        return None
+
+    return invalidate
+
+
+def _read_errors_as_missing(original: Callable[..., Any]) -> Callable[..., Any]:
+    def read_one(self: Any, name: str) -> Any:
+        try:
+            return original(self, name)
+        except OSError:
+            return None, True  # an EIO'd file is treated as corrupt and skipped
+
+    return read_one
+
+
+def _skip_slash_keys(original: Callable[..., Any]) -> Callable[..., Any]:
+    def dedupe(data: Any, *, deterministic: bool) -> Any:
+        kept = {k: v for k, v in data.items() if "/" not in k}
+        return original(kept, deterministic=deterministic)
+
+    return dedupe
+
+
+MUTANTS: tuple[Mutant, ...] = (
+    # Bugs in how the store writes.
+    Mutant(
+        "write-in-place",
+        "writes entry files and sessions.json in place instead of tmp + rename",
+        ("update.kill",),
+        patches=_IN_PLACE,
+    ),
+    Mutant(
+        "no-fsync",
+        "renames a temp file into place without fsyncing it or its folder",
+        ("power-loss.update", "power-loss.save", "power-loss.migration"),
+        profile_changes={"fsync": False},
+    ),
+    Mutant(
+        "no-folder-fsync",
+        "fsyncs file data but never the folder, so a rename is not durable",
+        ("power-loss.update", "power-loss.migration"),
+        seam=_NoFolderSync,
+    ),
+    Mutant(
+        "enoent-fallback",
+        "falls back to an in-place write when the rename fails with ENOENT",
+        ("update.non-atomic-rename",),
+        profile_changes={"enoent_fallback": True},
+    ),
+    Mutant(
+        "no-journal",
+        "a multi-entry update renames its files one by one with no intent journal",
+        ("update.kill", "update.disk-full"),
+        profile_changes={"journal": False},
+    ),
+    Mutant(
+        "no-startup-cleanup",
+        "start-up leaves the temp files of a crashed writer for good",
+        ("update.kill",),
+        profile_changes={"startup_cleanup": False},
+    ),
+    Mutant(
+        "keep-removed-entries",
+        "forgets to unlink the files of removed entries",
+        ("update.kill",),
+        seam=_KeepRemovedEntries,
+    ),
+    Mutant(
+        "read-errors-as-missing",
+        "an entry file that fails to read (EIO) is skipped as if absent",
+        ("io-error",),
+        patches={"reference_store._directory:DirectoryStore._read_one": _read_errors_as_missing},
+    ),
+    Mutant(
+        "cache-not-invalidated",
+        "a write does not invalidate the cached map: later loads return stale data",
+        ("update.kill",),
+        patches={"reference_store._cache:SessionCache.invalidate": _never_invalidate},
+    ),
+    Mutant(
+        "corrupt-deleted",
+        "a full save deletes (or overwrites) files it could not parse",
+        ("corrupt-entry",),
+        profile_changes={"quarantine_corrupt": False},
+    ),
+    # Bugs in the migration.
+    Mutant(
+        "dedup-keeps-oldest",
+        "case-variant dedup keeps the oldest entry instead of the newest",
+        ("migration.kill", "case-variant-keys"),
+        patches={"reference_store._migration:pick_newest": _keep_oldest},
+    ),
+    Mutant(
+        "order-tiebreak",
+        "a tie on updatedAt between case variants keeps whichever came first",
+        ("case-variant-keys",),
+        profile_changes={"deterministic_tiebreak": False},
+    ),
+    Mutant(
+        "delete-legacy-early",
+        "sessions.json is removed once read, before the new layout is complete",
+        ("migration.kill",),
+        seam=_DeleteLegacyEarly,
+    ),
+    Mutant(
+        "unchecked-writes",
+        "a failed write or close (disk full) is ignored and the short file kept",
+        ("migration.disk-full", "update.disk-full"),
+        seam=_UncheckedWrites,
+    ),
+    Mutant(
+        "no-staging-cleanup",
+        "a stale staging folder from an earlier crash is never removed",
+        ("stale-staging",),
+        seam=_NoStagingCleanup,
+    ),
+    Mutant(
+        "swallowed-backup-failure",
+        "a failed backup rename is swallowed; the legacy file is merged in again later",
+        ("migration.backup-failure",),
+        profile_changes={"safe_backup": False},
+    ),
+    Mutant(
+        "migration-skips-slash-keys",
+        "the migration drops entries whose key contains '/'",
+        ("keys.hostile",),
+        patches={"reference_store._migration:dedupe_case_variants": _skip_slash_keys},
+    ),
+)
+
+
+def by_name(name: str) -> Mutant:
+    for mutant in MUTANTS:
+        if mutant.name == name:
+            return mutant
+    raise KeyError(name)

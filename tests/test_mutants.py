@@ -1,0 +1,55 @@
+"""No scenario is trusted before it has caught its bug.
+
+Each catalogued mutant (``tests/mutants``) is explored through every scenario that claims
+to catch it, and that scenario must report a violation; every scenario must be claimed
+by at least one mutant. The same bounded runs on the hardened reference store must stay
+clean, so a violation here is the mutant's doing, not the scenario's noise.
+"""
+
+from __future__ import annotations
+
+import pytest
+from mutants import MUTANTS, Mutant
+
+import scenarios
+from harness._explorer import ExploreOptions, explore
+
+#: Fault points per family and configuration: enough to reach every bug in the catalog,
+#: few enough that the whole matrix stays a small part of the suite's budget.
+BOUND = 40
+
+CASES = [(m, name) for m in MUTANTS for name in m.caught_by]
+
+
+def _violations(target: object, scenario: str, backend: str = "real") -> dict[str, int]:
+    result = explore(
+        [scenarios.get(scenario)],
+        profiles=("hardened",),
+        backends=(backend,),
+        options=ExploreOptions(jobs=1, max_points=BOUND),
+        target=target,  # type: ignore[arg-type]
+    )
+    kinds: dict[str, int] = {}
+    for run in result.results:
+        for violation in run.violations:
+            kinds[violation.kind] = kinds.get(violation.kind, 0) + 1
+    for _run, violation in result.order_violations:
+        kinds[violation.kind] = kinds.get(violation.kind, 0) + 1
+    return kinds
+
+
+def test_every_scenario_is_claimed_by_a_mutant() -> None:
+    claimed = {name for m in MUTANTS for name in m.caught_by}
+    assert set(scenarios.names()) <= claimed, set(scenarios.names()) - claimed
+
+
+def test_catalog_has_at_least_fifteen_distinct_bugs() -> None:
+    assert len({m.name for m in MUTANTS}) == len(MUTANTS) >= 15
+
+
+@pytest.mark.parametrize(
+    ("mutant", "scenario"), CASES, ids=[f"{m.name}-{s}" for m, s in CASES]
+)
+def test_scenario_catches_mutant(mutant: Mutant, scenario: str) -> None:
+    kinds = _violations(mutant.target(), scenario)
+    assert kinds, f"{scenario} did not catch mutant {mutant.name!r} ({mutant.bug})"
