@@ -243,6 +243,36 @@ def print_summary(summary: Summary, console: Console) -> None:
     help="Exit 1 when a run of this profile shows a violation (repeatable).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or table.")
+# --- real kills and tmpfs (harness/realkill.py, docs/real-kills.md) ---
+@click.option(
+    "--mode",
+    type=click.Choice(["explore", "kill", "tmpfs"]),
+    default="explore",
+    show_default=True,
+    help="explore: the in-process explorer; kill: SIGKILL a child process over a real "
+    "folder; tmpfs: disk full on a real tmpfs mount.",
+)
+@click.option(
+    "--store-cmd",
+    default=None,
+    help="kill/tmpfs: the adapter command of the store under test, with {store_path}, "
+    "{layout}, {profile} placeholders (default: the reference store's adapter).",
+)
+@click.option(
+    "--kill-points",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="kill/tmpfs: bound on operation kill points (or tmpfs budgets) per configuration, "
+    "sampled with --seed (0: every one).",
+)
+@click.option(
+    "--random-kills",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="kill: kills at seeded random moments per configuration.",
+)
 def explore_command(
     names: tuple[str, ...],
     layouts: tuple[str, ...],
@@ -257,6 +287,10 @@ def explore_command(
     replays: str,
     fail_on: tuple[str, ...],
     quiet: bool,
+    mode: str,
+    store_cmd: str | None,
+    kill_points: int,
+    random_kills: int,
 ) -> None:
     """Crash, fill and fail each scenario's workload at every I/O operation.
 
@@ -269,22 +303,101 @@ def explore_command(
         jobs=jobs, seed=seed, power_samples=power_samples, max_points=max_points, full=full
     )
     try:
-        _result, summary, _written = run_exploration(
-            names,
-            layouts=layouts or None,
-            profiles=profiles or PROFILES,
-            backends=backends,
-            options=options,
-            out=out,
-            replays=replays,
-            quiet=quiet,
-        )
+        if mode != "explore" or store_cmd is not None:
+            summary = _run_real_exploration(
+                names,
+                layouts=layouts or None,
+                profiles=profiles or PROFILES,
+                mode="kill" if mode == "explore" else mode,
+                store_cmd=store_cmd,
+                kill_points=kill_points,
+                random_kills=random_kills,
+                jobs=jobs,
+                seed=seed,
+                out=out,
+                replays=replays,
+                quiet=quiet,
+            )
+        else:
+            _result, summary, _written = run_exploration(
+                names,
+                layouts=layouts or None,
+                profiles=profiles or PROFILES,
+                backends=backends,
+                options=options,
+                out=out,
+                replays=replays,
+                quiet=quiet,
+            )
     except HarnessError as exc:
         raise click.UsageError(str(exc)) from None
     failing = [p for p in fail_on if summary.violations_for(p)]
     if failing:
         click.echo(f"violations found for profile(s): {', '.join(failing)}", err=True)
         sys.exit(1)
+
+
+def _run_real_exploration(
+    names: Sequence[str],
+    *,
+    layouts: Sequence[str] | None,
+    profiles: Sequence[str],
+    mode: str,
+    store_cmd: str | None,
+    kill_points: int,
+    random_kills: int,
+    jobs: int,
+    seed: int,
+    out: str,
+    replays: str,
+    quiet: bool,
+) -> Summary:
+    """``--mode kill|tmpfs``: the workloads in child processes (``harness.realkill``)."""
+    import scenarios as catalog
+
+    from .realkill import RealKillOptions, explore_real
+
+    options = RealKillOptions(
+        mode=mode,
+        seed=seed,
+        kill_points=kill_points,
+        random_kills=random_kills,
+        store_cmd=store_cmd,
+        jobs=jobs,
+    )
+    console = _console()
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
+    ) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(done: int, total: int, phase: str) -> None:
+            if phase not in tasks:
+                tasks[phase] = progress.add_task(phase, total=total)
+            progress.update(tasks[phase], completed=done, total=total)
+
+        result = explore_real(
+            catalog.select(list(names)),
+            layouts=layouts,
+            profiles=profiles,
+            options=options,
+            progress=report,
+        )
+    summary = summarize(result)
+    summary.write(os.path.join(out, "crash-summary.json"))
+    written = write_replays(replays, result.results)
+    if not quiet:
+        print_summary(summary, console)
+        console.print(
+            f"{summary.total_runs} runs ({mode}), {summary.violating_runs} with violations; "
+            f"{len(written)} replay files in {replays}/"
+        )
+    return summary
 
 
 @click.command("replay")
@@ -309,8 +422,15 @@ def replay_command(replay_file: str, full_trace: bool) -> None:
         f"[bold]{spec.scenario}[/] / {spec.variant} — layout {spec.layout}, profile "
         f"{spec.profile}, backend {spec.backend}, seed {spec.seed}"
     )
-    console.print(f"fault: {spec.describe()}")
-    result = run_once(scenario, spec)
+    if spec.backend in ("kill", "tmpfs"):  # a real-kill run: re-run it in a child process
+        from .realkill import run_real, spec_from_json
+
+        spec = spec_from_json(replay.raw["spec"])
+        console.print(f"fault: {spec.describe()}")
+        result = run_real(scenario, spec)
+    else:
+        console.print(f"fault: {spec.describe()}")
+        result = run_once(scenario, spec)
     trace = list(result.trace)
     recorded = replay.raw.get("trace", [])
     same = [op.to_json() for op in trace] == recorded

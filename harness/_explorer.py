@@ -263,9 +263,7 @@ def _run_in_root(scenario: Scenario, spec: RunSpec, root: str) -> RunResult:
         except Exception as exc:
             # Neither a refusal nor an I/O error: a bug in the store. What the call did is
             # unknown, so it is judged as interrupted, and reported on its own.
-            outcomes.append(
-                Outcome(index, step.describe(), "indeterminate", _describe_error(exc))
-            )
+            outcomes.append(Outcome(index, step.describe(), "indeterminate", _describe_error(exc)))
             unexpected.append(
                 Violation("unexpected-error", f"{step.describe()} raised {_describe_error(exc)}")
             )
@@ -288,6 +286,11 @@ def _run_in_root(scenario: Scenario, spec: RunSpec, root: str) -> RunResult:
     )
     violations += more
     writes = tuple((op.n, op.size or 0) for op in ffs.trace if op.name == "write")
+    # Details name paths relative to the run's root, so a replay compares byte for byte.
+    violations = [
+        replace(v, detail=v.detail.replace(root + os.sep, "").replace(root, "."))
+        for v in violations
+    ]
     return RunResult(
         spec=spec,
         trace=tuple(ffs.trace),
@@ -497,18 +500,22 @@ def plans_for(
                 FaultPlan(non_atomic_replace=True, crash_at=k) for k in range(1, probe.op_count + 1)
             ]
         elif kind == "enoent-then-crash":
-            for op in baseline.trace:
-                if op.name != "replace" or op.outcome != "ok":
-                    continue
+            renames = [op for op in baseline.trace if op.name == "replace" and op.outcome == "ok"]
+            # The bound is shared out per rename: a fallback's damage sits right after
+            # its own rename, which one sample over the whole family tends to miss.
+            share = max(2, limit // max(1, len(renames))) if limit else 0
+            for op in renames:
                 errors = ((op.n, "ENOENT"),)
                 probe = run_once(
                     _SCENARIOS[scenario.name], replace(base, plan=FaultPlan(errors=errors))
                 )
-                plans.append(FaultPlan(errors=errors))
-                plans += [
+                crashes = [
                     FaultPlan(errors=errors, crash_at=k)
                     for k in range(op.n + 1, probe.op_count + 1)
                 ]
+                plans += [FaultPlan(errors=errors), *_bounded(crashes, share, options.seed)]
+            specs += [replace(base, plan=p, family=family) for p in plans]
+            continue
         elif kind == "power-loss":
             specs += _power_specs(scenario, base, baseline, options)
             continue

@@ -278,9 +278,7 @@ def check_reads(
             states = {canonical(c.state) for c in cands}
             if canonical(result) not in states:
                 model = dict(cands[0].state)
-                stale = sorted(
-                    k for k in set(model) | set(result) if model.get(k) != result.get(k)
-                )
+                stale = sorted(k for k in set(model) | set(result) if model.get(k) != result.get(k))
                 violations.append(
                     Violation(
                         "stale-read",

@@ -176,6 +176,8 @@ def reference_command(
     announce: bool = False,
     pause_at: int | None = None,
     python: str | None = None,
+    no_sync: bool = False,
+    clock_ms: int | None = None,
 ) -> list[str]:
     """The argv that runs the reference store's adapter with these options."""
     argv = [python or sys.executable, "-m", "reference_store.adapter"]
@@ -185,6 +187,10 @@ def reference_command(
         argv.append("--announce")
     if pause_at is not None:
         argv += ["--pause-at", str(pause_at)]
+    if no_sync:
+        argv.append("--no-sync")
+    if clock_ms is not None:
+        argv += ["--clock-ms", str(clock_ms)]
     return argv
 
 
@@ -365,6 +371,33 @@ class AdapterClient:
                     raise AdapterTimeout(f"adapter did not announce {what} within {limit} s")
                 self._cond.wait(remaining)
         raise self._crashed(f"adapter ended before announcing {what}")
+
+    def wait_answer_or_event(
+        self,
+        request_id: int,
+        predicate: Callable[[dict[str, Json]], bool],
+        timeout: float | None = None,
+    ) -> dict[str, Json] | None:
+        """Block until request ``request_id`` is answered or the adapter ends (``None``:
+        :meth:`receive` tells which), or an event satisfying ``predicate`` comes first
+        (returned). Raises :class:`AdapterTimeout` when neither happens in time; the
+        process is left running (a real-kill driver kills it at that moment)."""
+        limit = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + limit
+        with self._cond:
+            while True:
+                event = next((e for e in self._events if predicate(e)), None)
+                if event is not None:
+                    return event
+                if request_id in self._responses or self._stdout_eof or self._violation:
+                    return None
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AdapterTimeout(
+                        f"neither an answer to request {request_id} nor the awaited event "
+                        f"within {limit} s"
+                    )
+                self._cond.wait(remaining)
 
     @property
     def paused(self) -> bool:

@@ -1,6 +1,7 @@
 """The reference store served over the JSON-lines adapter protocol.
 
-Run it as ``python -m reference_store.adapter [--store-path P] [--announce] [--pause-at N]``.
+Run it as ``python -m reference_store.adapter [--store-path P] [--announce] [--pause-at N]``
+(plus ``--no-sync`` and ``--clock-ms MS`` for the harness's real-kill runs).
 
 Foreign stores (another language, or Python code not written against the seam) join the
 harness by speaking this protocol over stdin/stdout; this module is the Python reference
@@ -43,6 +44,7 @@ from ._errors import StoreError
 from ._migration import migrate
 from ._open import LAYOUTS, open_store
 from ._profile import PROFILES
+from ._runtime import Runtime, deterministic_runtime
 from .fs import FileStat, FileSystem, FileSystemWrapper, Handle, OsFileSystem
 
 __all__ = [
@@ -133,12 +135,15 @@ class AnnouncingFileSystem(FileSystemWrapper):
         announce: bool,
         pause_at: int | None,
         pause: Callable[[], NoReturn],
+        forward_syncs: bool = True,
     ) -> None:
         super().__init__(inner)
         self.emit = emit
         self.announce = announce
         self.pause_at = pause_at
         self.pause = pause
+        #: ``False``: syncs are numbered and announced but not performed (``--no-sync``).
+        self.forward_syncs = forward_syncs
         self.count = 0
         self.request_id: int | None = None
         self._handles: dict[Handle, str] = {}
@@ -174,7 +179,8 @@ class AnnouncingFileSystem(FileSystemWrapper):
 
     def fsync(self, handle: Handle) -> None:
         self._before("fsync", self._path_of(handle))
-        super().fsync(handle)
+        if self.forward_syncs:
+            super().fsync(handle)
 
     def close(self, handle: Handle) -> None:
         self._before("close", self._path_of(handle))
@@ -215,7 +221,8 @@ class AnnouncingFileSystem(FileSystemWrapper):
 
     def fsync_dir(self, path: str) -> None:
         self._before("fsync_dir", path)
-        super().fsync_dir(path)
+        if self.forward_syncs:
+            super().fsync_dir(path)
 
     def chmod(self, path: str, mode: int) -> None:
         self._before("chmod", path)
@@ -364,6 +371,12 @@ class AdapterOptions:
     profile: str = "seed"
     announce: bool = False
     pause_at: int | None = None
+    #: Skip fsync/fsync_dir (still numbered and announced). A SIGKILL keeps the page
+    #: cache, so for kill tests a sync only costs time; never use it to judge power loss.
+    no_sync: bool = False
+    #: Run on a deterministic clock starting here, with counter temp names (as the
+    #: harness's in-process explorer does), so a real kill meets the same names and times.
+    clock_ms: int | None = None
 
 
 def _fingerprint(present: bool, value: Json) -> str | None:
@@ -388,14 +401,18 @@ class Adapter:
         self.options = options
         self.emit = emit
         self.seam: AnnouncingFileSystem | None = None
-        if options.announce or options.pause_at is not None:
+        if options.announce or options.pause_at is not None or options.no_sync:
             self.seam = AnnouncingFileSystem(
                 OsFileSystem(),
                 emit,
                 announce=options.announce,
                 pause_at=options.pause_at,
                 pause=pause,
+                forward_syncs=not options.no_sync,
             )
+        self.runtime: Runtime | None = None
+        if options.clock_ms is not None:
+            self.runtime = deterministic_runtime(options.clock_ms)
         self.store: SessionStore | None = None
         self.open_args: dict[str, str] | None = None
         #: Why the store named on the command line could not be opened; reported to
@@ -489,7 +506,7 @@ class Adapter:
         self.open_error = None
         # The SQLite layout refuses any seam but the real one (its I/O bypasses the seam).
         fs = self.seam if self.seam is not None and layout != "sqlite" else None
-        self.store = open_store(store_path, layout, profile, fs)
+        self.store = open_store(store_path, layout, profile, fs, runtime=self.runtime)
         self.open_args = {
             "store_path": self.store.store_path,
             "layout": layout,
@@ -606,7 +623,7 @@ class Adapter:
             store_path = self._need_store("migrate").store_path
         if profile is None:
             profile = self.store.profile.name if self.store is not None else "seed"
-        return migrate(store_path, profile, self.seam)
+        return migrate(store_path, profile, self.seam, runtime=self.runtime)
 
     def _close(self, args: _Args) -> Json:
         self.close_store()
@@ -673,6 +690,18 @@ def parse_args(argv: Sequence[str] | None = None) -> AdapterOptions:
         metavar="N",
         help="before seam operation N, announce it and block until killed",
     )
+    parser.add_argument(
+        "--no-sync",
+        action="store_true",
+        help="number and announce fsync/fsync_dir but skip them (kill tests: a SIGKILL "
+        "keeps the page cache, so syncs only cost time)",
+    )
+    parser.add_argument(
+        "--clock-ms",
+        type=int,
+        metavar="MS",
+        help="deterministic clock starting at MS and counter-based temp names",
+    )
     ns = parser.parse_args(argv)
     return AdapterOptions(
         store_path=ns.store_path,
@@ -680,6 +709,8 @@ def parse_args(argv: Sequence[str] | None = None) -> AdapterOptions:
         profile=ns.profile,
         announce=ns.announce,
         pause_at=ns.pause_at,
+        no_sync=ns.no_sync,
+        clock_ms=ns.clock_ms,
     )
 
 

@@ -36,9 +36,9 @@ from harness.bench import (
     summarize,
     temp_root,
 )
-from harness.bench._runner import store_key
+from harness.bench._runner import floor_path, store_key
 from harness.report import BenchResults
-from reference_store import OsFileSystem, SessionCache, normalize_key
+from reference_store import CountingFileSystem, OsFileSystem, SessionCache, normalize_key
 
 # --- statistics -------------------------------------------------------------------------------
 
@@ -206,6 +206,39 @@ def test_floor_write_replaces_atomically() -> None:
         assert os.listdir(root) == ["floor.json"]
 
 
+@pytest.mark.parametrize(
+    ("layout", "profile"),
+    [("legacy", "seed"), ("directory", "seed"), ("directory", "hardened"), ("sqlite", "hardened")],
+)
+def test_floor_sits_beside_the_updated_files_and_no_load_sees_it(layout: str, profile: str) -> None:
+    """The floor renames in the folder the update renames in, and stays invisible."""
+    mapping = make_store(0, 10, 1024)
+    with temp_root() as root:
+        path = os.path.join(root, "sessions.json")
+        build_store(path, layout, profile, mapping)
+        counting = CountingFileSystem(OsFileSystem())
+        seam = None if layout == "sqlite" else counting  # SQLite does its own I/O
+        store = open_bench_store(path, layout, profile, fs=seam, cache=SessionCache())
+        try:
+            target = floor_path(store)
+            for _ in range(2):
+                store.update_entry(make_key(1), new_patch())
+                floor_write(OsFileSystem(), target, b"f" * 1300, fsync=True)
+            replaced = {os.path.dirname(dst) for _src, dst in counting.counts.replaced}
+            if layout != "sqlite":
+                assert replaced == {os.path.dirname(target)}
+            assert os.path.basename(target) == ".floor" and os.path.isfile(target)
+            assert store.load(skip_cache=True).keys() == mapping.keys()
+            assert not store.problems
+            reopened = open_bench_store(path, layout, profile, cache=SessionCache())
+            try:
+                assert reopened.load().keys() == mapping.keys()
+            finally:
+                reopened.close()
+        finally:
+            store.close()
+
+
 @pytest.mark.parametrize("layout", ["legacy", "directory", "directory-perkey", "sqlite"])
 def test_lock_probe_times_each_update(layout: str) -> None:
     mapping = make_store(0, 10, 1024)
@@ -282,7 +315,10 @@ def test_tiny_run_measures_every_part_and_round_trips() -> None:
         assert r.bytes_per_update > 0 and r.floor_ratio > 0
         assert r.floor_fsync == (r.layout != "sqlite")
     directory = next(r for r in results.single if r.layout == "directory")
-    assert directory.seam_calls_per_update["fsync"] == 1  # keyed file, hardened
+    calls = directory.seam_calls_per_update
+    # Hardened keyed files: the update touches its own file only -- no listdir, no scan.
+    assert "listdir" not in calls and calls["read_file"] <= 2
+    assert calls["replace"] == 1 and calls["fsync"] >= 1 and calls["fsync_dir"] >= 1
     assert {(c.layout, c.writers, c.ops) for c in results.contention} == {
         ("legacy", 2, 4),
         ("directory", 2, 4),

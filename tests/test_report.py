@@ -4,6 +4,7 @@ computed from the numbers (the same code says "met" or "not met" as they change)
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import re
@@ -13,15 +14,19 @@ import pytest
 from click.testing import CliRunner
 
 from harness._cli_report import report_command
+from harness._summary import Summary
 from harness.bench import BenchConfig, run_bench
 from harness.report import (
     CRASH_SUMMARY_NAME,
+    MICRO_NAME,
+    SCHEMA,
     BenchResults,
     CrashSummary,
     LatencyStats,
     SingleResult,
     findings,
     load_crash_summary,
+    load_micro,
     write_report,
 )
 from harness.report._html import render_html
@@ -223,7 +228,8 @@ def test_report_command_from_json(
     monkeypatch.setattr("harness.report._write.plots", lambda results: [])  # drawn above
     out = tmp_path / "rendered"
     result = CliRunner().invoke(
-        report_command, ["--from-json", str(report_dir / "results.json"), "--out", str(out)]
+        report_command,
+        ["--no-explore", "--from-json", str(report_dir / "results.json"), "--out", str(out)],
     )
     assert result.exit_code == 0, result.output
     assert (out / "index.html").is_file() and (out / "report.md").is_file()
@@ -232,7 +238,9 @@ def test_report_command_from_json(
     assert "Rendered by" in markdown
     bad = tmp_path / "bad.json"
     bad.write_text('{"schema": "other"}')
-    result = CliRunner().invoke(report_command, ["--from-json", str(bad), "--out", str(out)])
+    result = CliRunner().invoke(
+        report_command, ["--no-explore", "--from-json", str(bad), "--out", str(out)]
+    )
     assert result.exit_code != 0 and "schema" in result.output
 
 
@@ -318,3 +326,198 @@ def test_floor_goal_and_missing_cells(tiny_results: BenchResults) -> None:
     assert next(f for f in findings(outside) if f.key == "floor").verdict == "not met"
     empty = dataclasses.replace(tiny_results, single=(), contention=(), migration=(), diagnosis=())
     assert all(f.answer.startswith("Not measured") for f in findings(empty))
+
+
+# --- what else a report folder holds ------------------------------------------------------------
+
+
+def test_plots_are_written_beside_the_markdown_and_linked(report_dir: Path) -> None:
+    markdown = (report_dir / "report.md").read_text()
+    page = (report_dir / "index.html").read_text()
+    links = re.findall(r"!\[[^\]]+\]\((plots/[\w.-]+\.png)\)", markdown)
+    assert len(links) == len(set(links)) == len(PLOTTERS)
+    for link in links:
+        data = (report_dir / link).read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n")
+        assert base64.b64encode(data).decode("ascii") in page  # the same image, embedded
+
+
+def _micro_file() -> dict[str, object]:
+    """A pytest-benchmark JSON file as ``--benchmark-json`` writes it (fields trimmed),
+    plus one malformed benchmark."""
+
+    def stats(base: float, rounds: int) -> dict[str, float | int]:
+        return {
+            "min": base,
+            "max": base * 3,
+            "mean": base * 1.4,
+            "stddev": base / 10,
+            "rounds": rounds,
+            "median": base * 1.2,
+            "iqr": base / 5,
+            "q1": base * 1.1,
+            "q3": base * 1.3,
+            "iqr_outliers": 0,
+            "stddev_outliers": 1,
+            "outliers": "1;0",
+            "ld15iqr": base,
+            "hd15iqr": base * 3,
+            "ops": 1 / (base * 1.4),
+            "total": base * 1.4 * rounds,
+            "iterations": 1,
+        }
+
+    return {
+        "machine_info": {"node": "vm", "processor": "x86_64"},
+        "commit_info": {"id": "abc", "dirty": True},
+        "benchmarks": [
+            {
+                "group": None,
+                "name": "test_update_entry[directory/hardened]",
+                "fullname": "tests/benchmarks/test_store_micro.py::test_update_entry[...]",
+                "params": {"store_1k": ["directory", "hardened"]},
+                "param": "directory/hardened",
+                "extra_info": {},
+                "options": {"disable_gc": False, "timer": "perf_counter"},
+                "stats": stats(0.00212345, 181),
+            },
+            {
+                "group": None,
+                "name": "test_floor[1KB-fsync]",
+                "fullname": "tests/benchmarks/test_store_micro.py::test_floor[1KB-fsync]",
+                "params": {"nbytes": 1024, "fsync": True},
+                "param": "1KB-fsync",
+                "extra_info": {},
+                "options": {},
+                "stats": stats(0.00098765, 402),
+            },
+            {"name": "test_broken", "stats": {"min": "fast"}},
+        ],
+        "datetime": "2026-01-01T00:00:00.000000+00:00",
+        "version": "5.1.0",
+    }
+
+
+def test_micro_benchmarks_beside_the_report_are_rendered(
+    tmp_path: Path, tiny_results: BenchResults, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("harness.report._write.plots", lambda results: [])  # drawn above
+    raw = _micro_file()
+    (tmp_path / MICRO_NAME).write_text(json.dumps(raw))
+    files = write_report(tiny_results, tmp_path)
+    assert files.micro == tmp_path / MICRO_NAME
+    markdown = files.markdown.read_text()
+    table = _table(markdown, "Micro-benchmarks (pytest-benchmark)")
+    rows = {row["benchmark"]: row for row in table}
+    benchmarks = raw["benchmarks"]
+    assert isinstance(benchmarks, list)
+    assert set(rows) == {b["name"] for b in benchmarks[:2]}
+    for bench in benchmarks[:2]:
+        row, stats = rows[bench["name"]], bench["stats"]
+        assert int(row["rounds"]) == stats["rounds"]
+        for header, name in (
+            ("min ms", "min"),
+            ("median ms", "median"),
+            ("mean ms", "mean"),
+            ("max ms", "max"),
+        ):
+            assert _close_ms(row[header], round(stats[name] * 1e9)), (header, row[header])
+        assert abs(_number(row["ops/s"]) - stats["ops"]) <= 0.005 * stats["ops"] + 0.05
+    assert "1 malformed rows of micro-benchmarks.json were left out." in markdown
+    assert "test_update_entry[directory/hardened]" in files.html.read_text()
+
+
+def test_micro_benchmarks_absent_or_not_pytest_benchmark(tmp_path: Path) -> None:
+    path = tmp_path / MICRO_NAME
+    assert load_micro(path) is None
+    path.write_text('{"runs": []}')
+    summary = load_micro(path)
+    assert summary is not None and "not a pytest-benchmark" in summary.error
+    path.write_text("[1,")
+    summary = load_micro(path)
+    assert summary is not None and summary.error.startswith("not JSON")
+
+
+def test_the_explorers_own_summary_file_is_rendered(tmp_path: Path) -> None:
+    """``harness._summary.Summary.write`` (what ``store-harness explore`` writes) and the
+    report's reader agree on the schema, extra top-level counts included."""
+    summary = Summary(
+        runs=[
+            {
+                "scenario": "power-loss.update",
+                "layout": "directory",
+                "profile": "seed",
+                "backend": "fake",
+                "fault_points": 12,
+                "violations": 4,
+                "kinds": {"acked-write-lost": 4},
+            }
+        ],
+        promises=[
+            {
+                "promise": "acknowledged writes survive power loss",
+                "layout": "directory",
+                "profile": "seed",
+                "kept": False,
+            }
+        ],
+        total_runs=12,
+        violating_runs=4,
+    )
+    path = tmp_path / CRASH_SUMMARY_NAME
+    summary.write(str(path))
+    crash = load_crash_summary(path)
+    assert crash is not None and not crash.error and crash.skipped_rows == 0
+    markdown = render_markdown(_empty_results(), [], crash)
+    (run,) = _table(markdown, "Crash scenarios")
+    assert (run["scenario"], run["fault points"], run["violations"]) == (
+        "power-loss.update",
+        "12",
+        "4",
+    )
+    (promise,) = _table(markdown, "Promises x layouts x profiles")
+    assert promise["directory/seed"] == "BROKEN"
+
+
+def _empty_results() -> BenchResults:
+    return BenchResults.from_dict(
+        {
+            "schema": SCHEMA,
+            "run": {
+                "command": "store-harness bench",
+                "argv": ["store-harness", "bench"],
+                "started_at": "2026-01-01T00:00:00+00:00",
+                "wall_ns": 1,
+                "harness_version": "0",
+                "config": {},
+            },
+            "machine": {
+                "platform": "p",
+                "machine": "m",
+                "python": "3",
+                "implementation": "CPython",
+                "cpu_count": 1,
+                "hostname": "h",
+                "temp_fs": "ext4",
+            },
+            "single": [],
+            "contention": [],
+            "migration": [],
+            "diagnosis": [],
+            "skipped": [],
+        }
+    )
+
+
+def test_finding_tables_hold_the_json_numbers(report_dir: Path, tiny_results: BenchResults) -> None:
+    """The answers' tables, not only the raw ones, carry the run's numbers."""
+    markdown = (report_dir / "report.md").read_text()
+    rows = _table(markdown, "Directory update_entry against the floor (p50)")
+    directory = [r for r in tiny_results.single if r.layout == "directory"]
+    assert len(rows) == len(directory) > 0
+    for r in directory:
+        (row,) = [x for x in rows if (x["profile"], x["entries"]) == (r.profile, str(r.size))]
+        assert _close_ms(row["update ms"], r.update.p50_ns)
+        assert _close_ms(row["floor ms"], r.floor.p50_ns)
+        assert abs(_number(row["update / floor"]) - r.floor_ratio) <= 0.005 * r.floor_ratio + 0.005
+        assert row["within 1.5x"] == ("yes" if r.floor_ratio <= 1.5 else "no")

@@ -3,8 +3,10 @@
 It is the tmp + rename write done directly on the bare seam (:class:`OsFileSystem`):
 open the temp file, write the bytes, fsync it (when the profile fsyncs), close, rename
 over the target, fsync the folder (when the profile fsyncs). No lock, no read, no JSON,
-no validation. ``update_entry / floor`` for the same bytes in the same run says how much
-of an update is the file system's price and how much is the store's own work.
+no validation. The target sits in the folder the store's update writes to, so both
+renames and folder fsyncs work on a folder of the same size. ``update_entry / floor``
+for the same bytes in the same run says how much of an update is the file system's
+price and how much is the store's own work.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def floor_write(fs: FileSystem, path: str, data: bytes, *, fsync: bool) -> None:
 
 
 def measure_floor(
-    folder: str,
+    path: str,
     nbytes: int,
     *,
     fsync: bool,
@@ -45,10 +47,11 @@ def measure_floor(
     seconds: float,
     fs: FileSystem | None = None,
 ) -> list[int]:
-    """Timings (ns) of floor writes of ``nbytes`` into ``folder``: at least ``min_ops``,
-    at most ``max_ops``, stopping after ``seconds`` once the minimum is reached."""
+    """Timings (ns) of floor writes of ``nbytes`` over ``path`` (put it in the folder
+    the store writes to: a rename's cost depends on the folder): at least ``min_ops``, at
+    most ``max_ops``, stopping after ``seconds`` once the minimum is reached. The file
+    is left in place."""
     seam = fs if fs is not None else OsFileSystem()
-    path = os.path.join(folder, "floor.json")
     data = b"f" * max(1, nbytes)
     floor_write(seam, path, data, fsync=fsync)  # warm-up: the target exists, as in a store
     timings: list[int] = []

@@ -12,11 +12,13 @@ Per single-writer cell, on a store object with a fresh cache:
    call costs far more than any first-call effect);
 2. ``update_entry`` calls through a :class:`CountingFileSystem` (bytes and seam calls per
    update; SQLite: the process's ``wchar`` around each call), each followed by its
-   floor -- the bytes it just wrote, as tmp + rename on the bare seam -- so both see the
-   same state of the disk; the floor ratio is the median of these pairs' ratios, which
-   cancels the slow drifts of a shared disk; the lock acquisition is timed inside each
-   call;
-3. ``read_updated_at``, ``load(skip_cache=True)`` (cold) and ``load()`` (cached).
+   floor -- the bytes it just wrote, as tmp + rename on the bare seam, in the folder the
+   update wrote to (see :func:`floor_path`) -- so both see the same state of the disk;
+   the floor ratio is the median of these pairs' ratios, which cancels the slow drifts
+   of a shared disk; the lock acquisition is timed inside each call;
+3. ``read_updated_at`` (after one unrecorded call on stores of at most 1,000 entries),
+   ``load(skip_cache=True)`` (cold; each one also refills the cache, as a real load
+   does) and then ``load()`` (cached).
 Each timed loop runs at least ``min_ops`` (reads and loads: ``min_loads``) and at most
 ``ops`` times, stopping after ``cell_seconds`` (``load_seconds``) once the minimum is
 reached. Progress is drawn
@@ -40,7 +42,14 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Protocol
 
-from reference_store import CountingFileSystem, OsFileSystem, SessionCache, migrate
+from reference_store import (
+    CountingFileSystem,
+    DirectoryStore,
+    OsFileSystem,
+    SessionCache,
+    SessionStore,
+    migrate,
+)
 
 from .._errors import HarnessError
 from ..report._results import (
@@ -162,6 +171,22 @@ class StorePool:
 
 
 # --- single writer --------------------------------------------------------------------------
+#: Name of the floor's target file. A dot name without the ``.json`` suffix: no layout's
+#: load, scan or migration reads it, so it can sit in the store's own folder.
+FLOOR_NAME = ".floor"
+
+
+def floor_path(store: SessionStore) -> str:
+    """Where the floor of ``store``'s updates writes: beside the files an update replaces
+    (``sessions.d/`` for the directory layouts, the store's folder otherwise). A rename
+    costs more in a folder of 10,000 names than in a folder of three, so a floor written
+    elsewhere would flatter or wrong the store."""
+    if isinstance(store, DirectoryStore):
+        os.makedirs(store.dir, exist_ok=True)
+        return os.path.join(store.dir, FLOOR_NAME)
+    return os.path.join(store.folder, FLOOR_NAME)
+
+
 def measure_single(
     cell: SingleCell, config: BenchConfig, store_path: str, progress: ProgressSink
 ) -> SingleResult:
@@ -181,12 +206,12 @@ def measure_single(
     )
     floor_fsync = store.profile.fsync and not sqlite
     bare = OsFileSystem()
-    floor_path = os.path.join(folder, "floor.json")
+    floor_file = floor_path(store)
     probe = LockProbe()
     timed_lock = instrument_lock(store, probe)
     if cell.size <= WARM_UP_MAX_SIZE:
         store.update_entry(keys[0], new_patch())  # warm-up, not recorded
-    floor_write(bare, floor_path, b"f" * 1024, fsync=floor_fsync)
+    floor_write(bare, floor_file, b"f" * 1024, fsync=floor_fsync)
     probe.take()
     op_keys = _op_keys(keys, config.ops, rng)
     lock_ns: list[int] = []
@@ -213,7 +238,7 @@ def measure_single(
             lock_ns.append(waited)
         data = b"f" * max(1, nbytes)
         floor_start = time.perf_counter_ns()
-        floor_write(bare, floor_path, data, fsync=floor_fsync)
+        floor_write(bare, floor_file, data, fsync=floor_fsync)
         floor_ns.append(time.perf_counter_ns() - floor_start)
         return elapsed
 
@@ -245,13 +270,13 @@ def measure_single(
             call, max_ops=config.ops, min_ops=config.min_loads, seconds=config.load_seconds
         )
 
-    store.read_updated_at(keys[0])  # warm-up
+    if cell.size <= WARM_UP_MAX_SIZE:
+        store.read_updated_at(keys[0])  # warm-up, not recorded
     reads = loop(read)
-    colds = loop(load_cold)
-    store.load()  # fill the cache
+    colds = loop(load_cold)  # the last one left the map in the cache
     cached = loop(load_cached)
     store.close()
-    os.unlink(floor_path)
+    os.unlink(floor_file)
 
     update_stats = summarize(updates)
     floor_stats = summarize(floor_ns)
@@ -354,8 +379,8 @@ def measure_migration(cell: MigrationCell, config: BenchConfig, folder: str) -> 
         store_path = os.path.join(run_dir, "sessions.json")
         with open(store_path, "wb") as handle:
             handle.write(raw)
-        if hasattr(os, "sync"):
-            os.sync()
+        if profile.fsync and hasattr(os, "sync"):
+            os.sync()  # the migration's first fsync should not pay for this set-up
         start = time.perf_counter_ns()
         migrated = migrate(store_path, profile)
         timings.append(time.perf_counter_ns() - start)
@@ -371,7 +396,6 @@ def measure_migration(cell: MigrationCell, config: BenchConfig, folder: str) -> 
 def measure_diagnosis(cell: DiagnosisCell, config: BenchConfig, store_path: str) -> Diagnosis:
     """Seam time by target and call, and cProfile's top functions, for one cell's
     ``update_entry``; and the seam time of its floor, for the same bytes."""
-    folder = os.path.dirname(store_path)
     keys = list(make_store(config.seed, cell.size, cell.entry_bytes))
     rng = random.Random(f"diagnosis:{config.seed}:{cell}")
     ops = config.diagnosis_ops
@@ -402,10 +426,12 @@ def measure_diagnosis(cell: DiagnosisCell, config: BenchConfig, store_path: str)
     fsync = plain.profile.fsync
     # measure_floor makes one warm-up write besides its ``ops`` timed ones: the seam
     # totals cover ops + 1 identical writes.
+    floor_file = floor_path(plain)
     floor = measure_floor(
-        folder, per_update, fsync=fsync, max_ops=ops, min_ops=ops, seconds=0, fs=floor_timing
+        floor_file, per_update, fsync=fsync, max_ops=ops, min_ops=ops, seconds=0, fs=floor_timing
     )
     floor_seam = seam_rows(floor_timing, ops + 1)
+    os.unlink(floor_file)
     store.close()
     plain.close()
     return Diagnosis(
@@ -423,23 +449,44 @@ def measure_diagnosis(cell: DiagnosisCell, config: BenchConfig, store_path: str)
 
 
 # --- the run ------------------------------------------------------------------------------------
-def _temp_fs_type() -> str:
+def _temp_mount() -> tuple[str, str]:
+    """(type, options) of the file system holding the temp folder (``/proc/mounts``)."""
     temp = os.path.realpath(tempfile.gettempdir())
-    best, kind = "", "unknown"
+    best, kind, options = "", "unknown", ""
     try:
         with open("/proc/mounts", encoding="utf-8") as handle:
             for line in handle:
                 parts = line.split()
-                if len(parts) < 3 or len(parts[1]) <= len(best):
+                if len(parts) < 4 or len(parts[1]) <= len(best):
                     continue
                 if temp == parts[1] or temp.startswith(parts[1].rstrip("/") + "/"):
-                    best, kind = parts[1], parts[2]
+                    best, kind, options = parts[1], parts[2], parts[3]
     except OSError:
-        return "unknown"
-    return kind
+        return "unknown", ""
+    return kind, options
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                name, _, value = line.partition(":")
+                if name.strip() in ("model name", "Hardware", "cpu model"):
+                    return value.strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def _memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, OSError, ValueError):
+        return 0
 
 
 def machine_info() -> MachineInfo:
+    fs_type, fs_options = _temp_mount()
     return MachineInfo(
         platform=platform.platform(),
         machine=platform.machine(),
@@ -447,7 +494,11 @@ def machine_info() -> MachineInfo:
         implementation=platform.python_implementation(),
         cpu_count=os.cpu_count() or 0,
         hostname=socket.gethostname(),
-        temp_fs=_temp_fs_type(),
+        temp_fs=fs_type,
+        cpu_model=_cpu_model(),
+        memory_bytes=_memory_bytes(),
+        kernel=platform.release(),
+        temp_fs_options=fs_options,
     )
 
 

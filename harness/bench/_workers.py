@@ -200,8 +200,8 @@ class ProcessWriters:
             raise HarnessError(f"a writer process did not answer within {WORKER_TIMEOUT_S:.0f} s")
         try:
             kind, payload = conn.recv()
-        except EOFError:
-            raise HarnessError("a writer process died") from None
+        except (EOFError, OSError) as exc:  # closed pipe, or reset by a dying child
+            raise HarnessError(f"a writer process died ({type(exc).__name__})") from None
         return str(kind), payload
 
     def run(self, specs: list[WriterSpec]) -> list[WriterResult]:

@@ -7,6 +7,7 @@ benchmark workers can use the results schema without pulling in the plotting sta
 
 from ._crash import CRASH_SUMMARY_NAME, CrashSummary, load_crash_summary
 from ._findings import FLOOR_GOAL, GAIN_GOAL, Finding, findings
+from ._micro import MICRO_NAME, MicroBenchmark, MicroSummary, load_micro
 from ._results import (
     SCHEMA,
     BenchResults,
@@ -29,6 +30,7 @@ __all__ = [
     "CRASH_SUMMARY_NAME",
     "FLOOR_GOAL",
     "GAIN_GOAL",
+    "MICRO_NAME",
     "SCHEMA",
     "BenchResults",
     "ContentionResult",
@@ -37,6 +39,8 @@ __all__ = [
     "Finding",
     "LatencyStats",
     "MachineInfo",
+    "MicroBenchmark",
+    "MicroSummary",
     "MigrationResult",
     "ProfileRow",
     "ReportFiles",
@@ -48,6 +52,7 @@ __all__ = [
     "Table",
     "findings",
     "load_crash_summary",
+    "load_micro",
     "load_results",
     "write_report",
     "write_results",

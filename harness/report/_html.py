@@ -8,7 +8,8 @@ from collections.abc import Sequence
 
 from ._crash import CrashSummary, crash_tables
 from ._findings import Finding
-from ._markdown import data_tables, run_facts
+from ._markdown import data_tables, micro_section, run_facts
+from ._micro import MicroSummary
 from ._plots import Plot
 from ._results import BenchResults
 from ._tables import Table
@@ -91,7 +92,9 @@ def render_html(
     crash: CrashSummary | None,
     *,
     rendered_by: str | None = None,
+    micro: MicroSummary | None = None,
 ) -> str:
+    micro_text, micro_tabs = micro_section(micro)
     facts = "".join(
         f"<tr><th>{_e(label)}</th><td>"
         + (f"<code>{_e(value)}</code>" if label in ("Command", "Rendered by") else _e(value))
@@ -114,6 +117,9 @@ def render_html(
         *(_plot(p) for p in plots),
         "<h2>Crash scenarios</h2>",
         _crash(crash),
+        "<h2>Micro-benchmarks</h2>",
+        *(f"<p>{_e(paragraph)}</p>" for paragraph in micro_text),
+        *(html_table(t) for t in micro_tabs),
         "<h2>All measurements</h2>",
         *(html_table(t) for t in data_tables(results)),
         "</body></html>",

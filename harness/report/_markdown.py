@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from ._crash import CrashSummary, crash_tables
 from ._findings import Finding
 from ._format import fmt_seconds
+from ._micro import MicroSummary, micro_tables
 from ._results import BenchResults
 from ._tables import (
     Table,
@@ -17,7 +19,22 @@ from ._tables import (
     skipped_table,
 )
 
-__all__ = ["data_tables", "markdown_table", "render_markdown", "run_facts"]
+__all__ = [
+    "PlotFile",
+    "data_tables",
+    "markdown_table",
+    "micro_section",
+    "render_markdown",
+    "run_facts",
+]
+
+
+class PlotFile(NamedTuple):
+    """A plot written beside the report: its path relative to ``report.md``."""
+
+    path: str
+    title: str
+    caption: str
 
 
 def _cell(text: str) -> str:
@@ -50,7 +67,13 @@ def run_facts(results: BenchResults, rendered_by: str | None) -> list[tuple[str,
             f"{m.hostname}: {m.platform} ({m.machine}), {m.cpu_count} CPUs, "
             f"{m.implementation} {m.python}",
         ),
-        ("Temp folder file system", m.temp_fs),
+        ("CPU", m.cpu_model or "unknown"),
+        ("Memory", f"{m.memory_bytes / 2**30:.1f} GiB" if m.memory_bytes else "unknown"),
+        ("Kernel", m.kernel or "unknown"),
+        (
+            "Temp folder file system",
+            f"{m.temp_fs} ({m.temp_fs_options})" if m.temp_fs_options else m.temp_fs,
+        ),
         ("store-harness", run.harness_version),
     ]
     if rendered_by and rendered_by != run.command:
@@ -74,12 +97,35 @@ def _verdict(finding: Finding) -> str:
     return f" **Goal {finding.verdict}.**" if finding.verdict else ""
 
 
+def micro_section(micro: MicroSummary | None) -> tuple[list[str], list[Table]]:
+    """(paragraphs, tables) of the micro-benchmark section, shared with the HTML page."""
+    if micro is None:
+        return (
+            [
+                "No micro-benchmarks.json beside this report. Run `make bench "
+                'ARGS="--benchmark-json=<this folder>/micro-benchmarks.json"` and render '
+                "again to include them."
+            ],
+            [],
+        )
+    if micro.error:
+        return [f"micro-benchmarks.json could not be read ({micro.error})."], []
+    text: list[str] = []
+    if not micro.benchmarks:
+        text.append("micro-benchmarks.json holds no benchmarks.")
+    if micro.skipped_rows:
+        text.append(f"{micro.skipped_rows} malformed rows of micro-benchmarks.json were left out.")
+    return text, micro_tables(micro)
+
+
 def render_markdown(
     results: BenchResults,
     findings: Sequence[Finding],
     crash: CrashSummary | None,
     *,
     rendered_by: str | None = None,
+    plots: Sequence[PlotFile] = (),
+    micro: MicroSummary | None = None,
 ) -> str:
     out: list[str] = ["# Session store benchmarks", ""]
     for label, value in run_facts(results, rendered_by):
@@ -98,6 +144,10 @@ def render_markdown(
         out += [f"### {finding.question}", "", finding.answer + _verdict(finding), ""]
         for table in finding.tables:
             out += [markdown_table(table, level=4), ""]
+    if plots:
+        out += ["## Plots", ""]
+        for plot in plots:
+            out += [f"![{plot.title}]({plot.path})", "", f"_{plot.title}: {plot.caption}_", ""]
     out += ["## Crash scenarios", ""]
     if crash is None:
         out += ["No crash-summary.json beside this report: no crash runs to summarize.", ""]
@@ -111,6 +161,12 @@ def render_markdown(
             out += [markdown_table(table), ""]
         if crash.skipped_rows:
             out += [f"{crash.skipped_rows} malformed rows of crash-summary.json were left out.", ""]
+    out += ["## Micro-benchmarks", ""]
+    paragraphs, tables = micro_section(micro)
+    for paragraph in paragraphs:
+        out += [paragraph, ""]
+    for table in tables:
+        out += [markdown_table(table), ""]
     out += ["## All measurements", ""]
     for table in data_tables(results):
         out += [markdown_table(table), ""]

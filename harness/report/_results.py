@@ -62,6 +62,14 @@ class MachineInfo:
     hostname: str
     #: File system type of the folder the temp roots were created in (``/proc/mounts``).
     temp_fs: str
+    #: CPU model name (``/proc/cpuinfo``), ``""`` where unknown.
+    cpu_model: str = ""
+    #: Physical memory in bytes (``sysconf``), 0 where unknown.
+    memory_bytes: int = 0
+    #: Kernel release (``platform.release()``).
+    kernel: str = ""
+    #: Mount options of that file system (``discard``, ``relatime``, ...).
+    temp_fs_options: str = ""
 
 
 @dataclass(frozen=True)

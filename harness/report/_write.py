@@ -1,7 +1,10 @@
-"""Writing a report folder: ``results.json``, ``report.md`` and ``index.html``."""
+"""Writing a report folder: ``results.json``, ``report.md``, ``index.html`` and the plots
+as PNG files (``plots/<key>.png``, linked from ``report.md``; the HTML page embeds the
+same images and needs nothing beside it)."""
 
 from __future__ import annotations
 
+import base64
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,9 +12,12 @@ from pathlib import Path
 from ._crash import CRASH_SUMMARY_NAME, load_crash_summary
 from ._findings import Finding, findings
 from ._html import render_html
-from ._markdown import render_markdown
+from ._markdown import PlotFile, render_markdown
+from ._micro import MICRO_NAME, load_micro
 from ._plots import plots
 from ._results import BenchResults
+
+PLOTS_DIR = "plots"
 
 __all__ = ["ReportFiles", "load_results", "write_report", "write_results"]
 
@@ -23,6 +29,8 @@ class ReportFiles:
     html: Path
     findings: tuple[Finding, ...]
     crash_summary: Path | None
+    micro: Path | None = None
+    plots: tuple[Path, ...] = ()
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -30,6 +38,13 @@ def _write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
     os.replace(tmp, path)
 
 
@@ -45,18 +60,35 @@ def load_results(path: Path) -> BenchResults:
 def write_report(
     results: BenchResults, out_dir: Path, *, rendered_by: str | None = None
 ) -> ReportFiles:
-    """Write the three files into ``out_dir``; a ``crash-summary.json`` already there is
-    rendered as tables, its absence noted."""
+    """Write the report files into ``out_dir``. A ``crash-summary.json`` and a
+    ``micro-benchmarks.json`` already there are rendered as tables, their absence noted."""
     out_dir.mkdir(parents=True, exist_ok=True)
     crash_path = out_dir / CRASH_SUMMARY_NAME
     crash = load_crash_summary(crash_path)
+    micro_path = out_dir / MICRO_NAME
+    micro = load_micro(micro_path)
     answers = findings(results)
     results_path = write_results(results, out_dir / "results.json")
+    drawn = plots(results)
+    plot_paths: list[Path] = []
+    plot_files: list[PlotFile] = []
+    for plot in drawn:
+        relative = f"{PLOTS_DIR}/{plot.key}.png"
+        path = out_dir / PLOTS_DIR / f"{plot.key}.png"
+        _write_bytes(path, base64.b64decode(plot.png_base64))
+        plot_paths.append(path)
+        plot_files.append(PlotFile(relative, plot.title, plot.caption))
     markdown_path = out_dir / "report.md"
-    _write_text(markdown_path, render_markdown(results, answers, crash, rendered_by=rendered_by))
+    _write_text(
+        markdown_path,
+        render_markdown(
+            results, answers, crash, rendered_by=rendered_by, plots=plot_files, micro=micro
+        ),
+    )
     html_path = out_dir / "index.html"
     _write_text(
-        html_path, render_html(results, answers, plots(results), crash, rendered_by=rendered_by)
+        html_path,
+        render_html(results, answers, drawn, crash, rendered_by=rendered_by, micro=micro),
     )
     return ReportFiles(
         results=results_path,
@@ -64,4 +96,6 @@ def write_report(
         html=html_path,
         findings=tuple(answers),
         crash_summary=crash_path if crash is not None else None,
+        micro=micro_path if micro is not None else None,
+        plots=tuple(plot_paths),
     )

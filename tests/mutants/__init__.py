@@ -130,7 +130,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "write-in-place",
         "writes entry files and sessions.json in place instead of tmp + rename",
-        ("update.kill",),
+        ("update.kill", "migration.disk-full"),
         patches=_IN_PLACE,
     ),
     Mutant(
@@ -160,7 +160,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "no-startup-cleanup",
         "start-up leaves the temp files of a crashed writer for good",
-        ("update.kill",),
+        ("update.kill", "migration.non-atomic-rename"),
         profile_changes={"startup_cleanup": False},
     ),
     Mutant(

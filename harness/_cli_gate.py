@@ -1,0 +1,287 @@
+"""``store-harness gate``: the CI front door over :mod:`harness.gate`."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+from rich.console import Console
+
+from ._errors import HarnessError, UsageError
+from ._explorer import BACKENDS, ExploreOptions
+from ._oracle import VIOLATION_KINDS
+from .gate import (
+    DEFAULT_MAX_POINTS,
+    GATE_LAYOUTS,
+    PROMISE_PROFILES,
+    Configuration,
+    MutantLike,
+    Shard,
+    run_gate,
+    run_mutants,
+    write_gate_reports,
+    write_mutation_score,
+)
+
+__all__ = ["gate_command"]
+
+
+def _load_mutants(ref: str) -> Sequence[MutantLike]:
+    module_name, sep, attr = ref.partition(":")
+    if not sep or not module_name or not attr:
+        raise UsageError(f"--mutants {ref!r} is not module:attr (e.g. tests.mutants:MUTANTS)")
+    # As for --store: a catalog in the current folder is importable by name.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UsageError(f"cannot import {module_name!r} for --mutants: {exc}") from None
+    mutants = getattr(module, attr, None)
+    if mutants is None:
+        raise UsageError(f"module {module_name!r} has no attribute {attr!r}")
+    found = list(mutants)
+    for mutant in found:
+        if not all(hasattr(mutant, a) for a in ("name", "bug", "caught_by", "target")):
+            raise UsageError(f"{ref}: {mutant!r} is not a mutant (name, bug, caught_by, target)")
+    return found
+
+
+def _store_cmd_available() -> bool:
+    return importlib.util.find_spec("harness.realkill") is not None
+
+
+@click.command("gate")
+@click.option(
+    "--store",
+    help="The store under test: module:factory (SPEC.md's open_store API) "
+    "or a registered target name such as 'reference'.",
+)
+@click.option(
+    "--store-cmd",
+    help="A store in another process, speaking the adapter protocol "
+    "(docs/adapter-protocol.md): a command template with {store_path}, {layout} and "
+    "{profile}. It is SIGKILLed for real, so only scenarios with crash faults run.",
+)
+@click.option(
+    "--mutants",
+    "mutants_ref",
+    help="Gate every seeded bug of a catalog instead "
+    "(e.g. tests.mutants:MUTANTS) and write mutation-score.md/.json.",
+)
+@click.option(
+    "--mutant-scope",
+    type=click.Choice(["all", "claimed"]),
+    default="all",
+    show_default=True,
+    help="With --mutants: every selected scenario, or only the "
+    "scenarios each mutant claims to be caught by (fast).",
+)
+@click.option(
+    "--scenario",
+    "-s",
+    "names",
+    multiple=True,
+    default=("all",),
+    show_default=True,
+    help="Scenario name or glob; repeat for several.",
+)
+@click.option(
+    "--layout",
+    "layouts",
+    multiple=True,
+    type=click.Choice(GATE_LAYOUTS),
+    help="Only these layouts (default: every layout of each scenario).",
+)
+@click.option(
+    "--backend",
+    type=click.Choice([*BACKENDS, "both"]),
+    default="real",
+    show_default=True,
+    help="A real temp folder (fastest), pyfakefs, or both.",
+)
+@click.option(
+    "--profile",
+    help="Profile the store is opened with (default: hardened when the store knows it).",
+)
+@click.option(
+    "--profile-promises",
+    "promises",
+    type=click.Choice(list(PROMISE_PROFILES)),
+    default="hardened",
+    show_default=True,
+    help="The promises the store claims: "
+    + "; ".join(f"{p.name}: {p.description}" for p in PROMISE_PROFILES.values()),
+)
+@click.option(
+    "--waive",
+    multiple=True,
+    type=click.Choice(sorted(VIOLATION_KINDS)),
+    help="A violation kind to report without failing (repeatable).",
+)
+@click.option(
+    "--max-points",
+    type=click.IntRange(min=0),
+    default=DEFAULT_MAX_POINTS,
+    show_default=True,
+    help="Fault points per fault family and configuration (0: every one).",
+)
+@click.option("--full", is_flag=True, help="Also the heavy variants (1,000-entry stores).")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=os.cpu_count() or 1,
+    show_default=True,
+    help="Worker processes.",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="Seed for sampled fault points."
+)
+@click.option(
+    "--shard",
+    default="1/1",
+    show_default=True,
+    help="Run part i of n (1-based) of the configurations, for CI matrices.",
+)
+@click.option(
+    "--budget",
+    type=click.FloatRange(min=0),
+    help="Seconds: start no new configuration after this; the rest is reported as skipped.",
+)
+@click.option(
+    "--allow-partial", is_flag=True, help="A run cut short by --budget passes if what ran passed."
+)
+@click.option(
+    "--out",
+    default=os.path.join("reports", "gate"),
+    show_default=True,
+    help="Folder for gate.json, gate-summary.md, junit.xml and replays/.",
+)
+@click.option("--junit", help="JUnit XML path (default: OUT/junit.xml).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress; only the verdict line.")
+def gate_command(
+    store: str | None,
+    store_cmd: str | None,
+    mutants_ref: str | None,
+    mutant_scope: str,
+    names: tuple[str, ...],
+    layouts: tuple[str, ...],
+    backend: str,
+    profile: str | None,
+    promises: str,
+    waive: tuple[str, ...],
+    max_points: int,
+    full: bool,
+    jobs: int,
+    seed: int,
+    shard: str,
+    budget: float | None,
+    allow_partial: bool,
+    out: str,
+    junit: str | None,
+    quiet: bool,
+) -> None:
+    """Gate a store: run every scenario against it and fail on any violation.
+
+    \b
+    Exit status: 0 passed; 1 a violation (or, with --mutants, a bug not caught);
+    2 usage error; 3 no violation, but --budget left configurations unrun.
+    Writes OUT/junit.xml (one test case per scenario x variant x layout x backend),
+    OUT/gate-summary.md (also appended to $GITHUB_STEP_SUMMARY when set), OUT/gate.json
+    and one replay file per distinct violation under OUT/replays/<backend>/.
+    """
+    given = [
+        n
+        for n, v in (("--store", store), ("--store-cmd", store_cmd), ("--mutants", mutants_ref))
+        if v
+    ]
+    if len(given) != 1:
+        raise click.UsageError("give exactly one of --store, --store-cmd, --mutants")
+    if store_cmd and not _store_cmd_available():
+        raise click.UsageError(
+            "--store-cmd is not available yet: the explorer cannot drive an adapter process "
+            "(harness.realkill is missing). Gate a Python store with --store module:factory."
+        )
+    console = Console(stderr=True, quiet=quiet)
+    try:
+        part = Shard.parse(shard)
+        promise_profile = PROMISE_PROFILES[promises].with_waived(waive)
+        gate_kwargs: dict[str, Any] = {
+            "layouts": layouts or None,
+            "backends": BACKENDS if backend == "both" else (backend,),
+            "profile": profile,
+            "promises": promise_profile,
+            "options": ExploreOptions(jobs=jobs, seed=seed, max_points=max_points, full=full),
+            "shard": part,
+            "budget": budget,
+            "allow_partial": allow_partial,
+        }
+        replays = os.path.join(out, "replays")
+        if mutants_ref:
+            sys.exit(_gate_mutants(mutants_ref, mutant_scope, names, gate_kwargs, out, console))
+
+        def report(done: int, total: int, config: Configuration) -> None:
+            console.print(f"[{done}/{total}] {config.id}", highlight=False)
+
+        result = run_gate(
+            store,
+            store_cmd=store_cmd,
+            scenarios=names,
+            replays_dir=replays,
+            progress=report,
+            **gate_kwargs,
+        )
+    except HarnessError as exc:
+        raise click.UsageError(str(exc)) from None
+    paths = write_gate_reports(
+        result, out, junit=junit, step_summary=os.environ.get("GITHUB_STEP_SUMMARY") or None
+    )
+    for case in result.failed:
+        console.print(f"[red]FAIL[/] {case.failure_text()}", highlight=False, markup=True)
+    click.echo(
+        f"gate {result.verdict()}: {len(result.cases)} configurations, {len(result.failed)} "
+        f"failed, {len(result.skipped)} skipped, {result.runs} runs; summary "
+        f"{paths['markdown']}, JUnit {paths['junit']}",
+        err=True,
+    )
+    sys.exit(result.exit_code)
+
+
+def _gate_mutants(
+    ref: str,
+    scope: str,
+    names: tuple[str, ...],
+    gate_kwargs: dict[str, Any],
+    out: str,
+    console: Console,
+) -> int:
+    mutants = _load_mutants(ref)
+    verdicts = run_mutants(
+        mutants,
+        scope="claimed" if scope == "claimed" else "all",
+        scenarios=names,
+        replays_dir=os.path.join(out, "mutants"),
+        progress=lambda name: console.print(f"mutant {name}", highlight=False),
+        **gate_kwargs,
+    )
+    md_path, json_path = write_mutation_score(verdicts, out)
+    missed = [v for v in verdicts if not v.caught]
+    silent = [(v.name, s) for v in verdicts for s in v.missed]
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(md_path, encoding="utf-8") as source, open(summary, "a", encoding="utf-8") as dst:
+            dst.write(source.read() + "\n")
+    for name, scenario in silent:
+        console.print(f"[yellow]{scenario} did not catch {name}[/]", highlight=False)
+    click.echo(
+        f"mutation score {len(verdicts) - len(missed)}/{len(verdicts)}; "
+        f"uncaught: {', '.join(v.name for v in missed) or 'none'}; {md_path}, {json_path}",
+        err=True,
+    )
+    return 1 if missed or silent else 0
