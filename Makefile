@@ -25,7 +25,8 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 bench: $(STAMP)
-	$(BIN)/python -m pytest tests/benchmarks -n 0 --benchmark-only $(ARGS)
+	mkdir -p reports/latest
+	$(BIN)/python -m pytest tests/benchmarks -n 0 --benchmark-only --benchmark-json=reports/latest/micro-benchmarks.json $(ARGS)
 
 clean:
 	rm -rf $(VENV) reports/latest .pytest_cache .mypy_cache .ruff_cache

@@ -133,11 +133,13 @@ def report_command(
        crash-summary.json and one replay file per distinct violation;
     2. the contention benchmarks (quick grid; --full: the whole grid);
     3. the report: results.json, report.md (tables) and index.html (plots).
-    --from-json renders benchmark results of an earlier run instead of running one.
+    --from-json renders benchmark results of an earlier run instead of running one (and
+    skips the explorer, rendering the crash-summary.json already in the output folder).
     """
     argv = command_line(ctx)
     full = bool(options.get("full"))
-    if run_explore:
+    # Re-rendering earlier results must not run (and overwrite) a new exploration.
+    if run_explore and from_json is None:
         _explore_step(
             out,
             replays=replays,
