@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import click
 from rich.console import Console
@@ -55,6 +56,30 @@ def scenarios_command(verbose: bool) -> None:
     Console().print(table)
 
 
+@contextlib.contextmanager
+def _phase_progress(
+    console: Console, *, quiet: bool
+) -> Iterator[Callable[[int, int, str], None]]:
+    """A progress bar per phase ("baselines", "fault points", ...); yields the
+    ``progress(done, total, phase)`` callback the explorers take."""
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
+    ) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def report(done: int, total: int, phase: str) -> None:
+            if phase not in tasks:
+                tasks[phase] = progress.add_task(phase, total=total)
+            progress.update(tasks[phase], completed=done, total=total)
+
+        yield report
+
+
 def run_exploration(
     names: Sequence[str],
     *,
@@ -73,22 +98,7 @@ def run_exploration(
 
     chosen = catalog.select(list(names))
     console = _console()
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=quiet,
-        transient=False,
-    ) as progress:
-        tasks: dict[str, TaskID] = {}
-
-        def report(done: int, total: int, phase: str) -> None:
-            if phase not in tasks:
-                tasks[phase] = progress.add_task(phase, total=total)
-            progress.update(tasks[phase], completed=done, total=total)
-
+    with _phase_progress(console, quiet=quiet) as report:
         result = explore(
             chosen,
             layouts=layouts,
@@ -366,21 +376,7 @@ def _run_real_exploration(
         jobs=jobs,
     )
     console = _console()
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=quiet,
-    ) as progress:
-        tasks: dict[str, TaskID] = {}
-
-        def report(done: int, total: int, phase: str) -> None:
-            if phase not in tasks:
-                tasks[phase] = progress.add_task(phase, total=total)
-            progress.update(tasks[phase], completed=done, total=total)
-
+    with _phase_progress(console, quiet=quiet) as report:
         result = explore_real(
             catalog.select(list(names)),
             layouts=layouts,
