@@ -188,6 +188,15 @@ class DurabilityTracker:
             self.inodes[inode].volatile = b""
         return inode
 
+    def ensured(self, path: str) -> None:
+        """A file opened with create-if-missing and without truncation (a lock file)."""
+        rel = self.rel(path)
+        if rel is not None and rel not in self.volatile:
+            inode = next(self._ids)
+            self.inodes[inode] = _Inode()
+            self.volatile[rel] = inode
+            self._record("create", rel, None, inode)
+
     def wrote(self, inode: int | None, data: bytes) -> None:
         if inode is not None:
             self.inodes[inode].volatile += data

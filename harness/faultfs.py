@@ -355,6 +355,28 @@ class FaultFileSystem(FileSystemWrapper):
         data: bytes = self._op("read", path, lambda: self.inner.read_file(path), size_of=len)
         return data
 
+    # --- advisory locks ----------------------------------------------------------------------
+    def try_lock(self, path: str, *, mode: int = 0o600) -> Handle | None:
+        handle: Handle | None = self._op(
+            "try_lock",
+            path,
+            lambda: self.inner.try_lock(path, mode=mode),
+            after=self._track("ensured", path),
+        )
+        if handle is not None:
+            # Kept with the open files: a crash closes it, and closing drops the lock, as
+            # the kernel does for a process that dies holding one.
+            self._state.handles[handle] = _Open(path, self.rel(path), None)
+        return handle
+
+    def unlock(self, handle: Handle) -> None:
+        info = self._state.handles.get(handle)
+        path = info.path if info else f"<handle {handle}>"
+        n = self._begin("unlock", path)
+        self._state.handles.pop(handle, None)
+        self.inner.unlock(handle)
+        self._done(n, "unlock", path)
+
     # --- names -----------------------------------------------------------------------------
     def replace(self, src: str, dst: str) -> None:
         if self.plan.non_atomic_replace and not self.inner.is_dir(src):

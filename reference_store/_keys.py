@@ -13,6 +13,7 @@ which no encoded name can equal because ``~`` is always encoded.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -92,8 +93,13 @@ def is_safe_name(stem: str) -> bool:
     return stem.split(".", 1)[0].lower() not in WINDOWS_RESERVED_STEMS
 
 
+@functools.lru_cache(maxsize=16_384)
 def keyed_file_name(key: str) -> str:
-    """Hardened file name for every key whose normal form equals ``key``'s."""
+    """Hardened file name for every key whose normal form equals ``key``'s.
+
+    Cached: a pure function of the key, asked for twice per single-key call, and the
+    byte-by-byte encoding was a measurable part of ``update_entry``.
+    """
     normalized = normalize_key(key)
     stem = _encode_stem(normalized)
     if not is_safe_name(stem):

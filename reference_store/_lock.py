@@ -1,21 +1,28 @@
 """The store lock: an in-process FIFO queue plus a cross-process lock file.
 
-Protocol (upstream): the lock file ``<store_path>.lock`` is created with
-``O_CREAT|O_EXCL`` and holds ``{"pid", "createdAt"}``. Acquire times out after 10 s with
-backoff ``min(1000, 50*attempt)`` ms between attempts. A lock file older than 30 s is
-stale.
+Protocol (upstream, the seed profile): the lock file ``<store_path>.lock`` is created
+with ``O_CREAT|O_EXCL`` and holds ``{"pid", "createdAt"}``; its existence *is* the lock.
+Acquire times out after 10 s with backoff ``min(1000, 50*attempt)`` ms between attempts.
+A lock file older than 30 s is stale and taken over -- even while its holder is alive
+and working (two writers at once) -- and the file is created empty and written
+afterwards, so a crash in between leaves a lock nobody can attribute.
 
-* seed: a stale lock is taken over even if its holder is alive (two writers at once), and
-  the file is created empty and written afterwards, so a crash in between leaves a lock
-  file nobody can attribute.
-* hardened (``lock_needs_dead_holder``): the content is written to a temp file first and
-  published with ``link`` (atomic, fails with EEXIST), so a lock file always names its
-  holder; it is taken over only when that holder is provably gone -- its pid no longer
-  exists, or it is this very process's pid while this process holds no such lock (a
-  leftover from a crashed store in this process). An unreadable lock is judged by age.
+Hardened (``lock_dies_with_holder``): the lock is an OS advisory lock (``flock``) on
+``<store_path>.flock``, a file that is created once and never removed and holds no data.
+The kernel drops the lock when its holder closes the file or dies -- a crash, a
+``SIGKILL``, a power loss -- so a lock never outlives its holder and there is nothing to
+judge stale, no clock and no pid to trust. It also costs no name operation per
+acquisition: the upstream file (and the earlier hardened design, which published a
+complete lock file with ``link()``) created and unlinked names on every call, and on ext4
+each fsync of the data then had to commit those too; that was what kept a hardened
+``update_entry`` above 1.5x the bare-seam floor (docs/benchmarks.md). The same timeout
+and backoff apply. Advisory locks need every writer to use them: a hardened and an
+upstream process do not exclude each other (they are different protocol versions); and
+``flock`` is not reliable over NFS (as SQLite warns of its own locks).
 
 Every in-process waiter queues FIFO per lock path before touching the file, so threads
-of one process never race on the lock file and are served in arrival order.
+of one process never race on the lock file and are served in arrival order (``flock``
+would not exclude two threads that share an open file, and would not be fair).
 """
 
 from __future__ import annotations
@@ -30,9 +37,9 @@ from dataclasses import dataclass
 from ._errors import LockTimeoutError
 from ._profile import Profile
 from ._runtime import Runtime
-from .fs import FileSystem
+from .fs import FileSystem, Handle
 
-__all__ = ["LOCK_STALE_MS", "LOCK_TIMEOUT_MS", "LockStats", "StoreLock"]
+__all__ = ["LOCK_STALE_MS", "LOCK_TIMEOUT_MS", "LockStats", "StoreLock", "flock_path"]
 
 LOCK_TIMEOUT_MS = 10_000
 LOCK_STALE_MS = 30_000
@@ -89,7 +96,16 @@ class LockStats:
     took_over: bool = False
 
 
+def flock_path(lock_path: str) -> str:
+    """The hardened lock's file for the upstream lock path ``<store>.lock``."""
+    stem = lock_path[: -len(".lock")] if lock_path.endswith(".lock") else lock_path
+    return stem + ".flock"
+
+
 class StoreLock:
+    """The lock of one store path. ``path`` is the upstream lock file in the seed and
+    the ``flock`` file in hardened (see the module docstring)."""
+
     def __init__(
         self,
         fs: FileSystem,
@@ -101,13 +117,15 @@ class StoreLock:
         stale_ms: int = LOCK_STALE_MS,
     ) -> None:
         self.fs = fs
-        self.path = lock_path
+        self.kernel_lock = profile.lock_dies_with_holder
+        self.path = flock_path(lock_path) if self.kernel_lock else lock_path
         self.profile = profile
         self.runtime = runtime
         self.timeout_ms = timeout_ms
         self.stale_ms = stale_ms
         self.last = LockStats()
-        self._fifo = _fifo_for(lock_path)
+        self._fifo = _fifo_for(self.path)
+        self._handle: Handle | None = None
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
@@ -132,8 +150,13 @@ class StoreLock:
 
     def release(self) -> None:
         try:
-            with contextlib.suppress(FileNotFoundError):
-                self.fs.unlink(self.path)
+            if self.kernel_lock:
+                handle, self._handle = self._handle, None
+                if handle is not None:
+                    self.fs.unlock(handle)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    self.fs.unlink(self.path)
         finally:
             self._fifo.release()
 
@@ -144,11 +167,11 @@ class StoreLock:
         while True:
             attempt += 1
             stats.attempts = attempt
-            if self._try_create():
+            if self._try_take():
                 stats.waited_ms = self.runtime.now_ms() - start_ms
                 self.last = stats
                 return
-            if self._is_stale():
+            if not self.kernel_lock and self._is_stale():
                 stats.took_over = True
                 with contextlib.suppress(FileNotFoundError):
                     self.fs.unlink(self.path)
@@ -164,37 +187,26 @@ class StoreLock:
     def _content(self) -> bytes:
         return json.dumps({"pid": self.runtime.pid, "createdAt": self.runtime.now_ms()}).encode()
 
-    def _try_create(self) -> bool:
-        if not self.profile.lock_needs_dead_holder:
-            # HAZARD(seed): created empty, then written; a crash in between leaves an
-            # anonymous lock file that only the 30 s age rule can clear.
-            try:
-                handle = self.fs.open_write(self.path, mode=0o600, exclusive=True)
-            except FileExistsError:
-                return False
-            try:
-                self.fs.write(handle, self._content())
-            finally:
-                self.fs.close(handle)
-            return True
-        # FIX(lock_needs_dead_holder): publish a complete file atomically with link().
-        tmp = f"{self.path}.{self.runtime.new_token()}.tmp"
-        # No fsync: link() publishes only complete files, so a live holder's lock is
-        # never empty or torn. One that is can only be what a power loss left of an
-        # unsynced file, and _is_stale takes it over at once (no age rule, no clock).
-        self.fs.write_file(tmp, self._content(), mode=0o600)
+    def _try_take(self) -> bool:
+        if self.kernel_lock:
+            # FIX(lock_dies_with_holder): an OS lock the kernel drops with its holder.
+            self._handle = self.fs.try_lock(self.path, mode=0o600)
+            return self._handle is not None
+        # HAZARD(lock_dies_with_holder): created empty, then written; a crash in between
+        # leaves an anonymous lock file that only the 30 s age rule can clear, and a
+        # crashed holder's lock blocks everyone for 30 s.
         try:
-            self.fs.link(tmp, self.path)
-        except (FileExistsError, FileNotFoundError):
-            # EEXIST: held. ENOENT: a start-up cleanup removed our temp file; try again.
+            handle = self.fs.open_write(self.path, mode=0o600, exclusive=True)
+        except FileExistsError:
             return False
+        try:
+            self.fs.write(handle, self._content())
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                self.fs.unlink(tmp)
+            self.fs.close(handle)
         return True
 
     def _read_holder(self) -> tuple[int | None, int | None]:
-        """(pid, createdAt) of the lock file, ``None`` where unreadable."""
+        """(pid, createdAt) of the upstream lock file, ``None`` where unreadable."""
         try:
             raw = json.loads(self.fs.read_file(self.path).decode("utf-8"))
         except FileNotFoundError:
@@ -210,34 +222,26 @@ class StoreLock:
         )
 
     def _is_stale(self) -> bool:
+        """Upstream's rule: a lock whose ``createdAt`` -- or, when unreadable, whose
+        file -- is older than the stale age is taken over, alive holder or not."""
         try:
-            pid, created = self._read_holder()
+            _pid, created = self._read_holder()
         except FileNotFoundError:
             return False  # released meanwhile: just retry the create
         now = self.runtime.now_ms()
-        if not self.profile.lock_needs_dead_holder and created is not None:
-            # HAZARD(seed): age alone decides, even while the holder is alive and working.
+        if created is not None:
             return now - created > self.stale_ms
-        if pid is None and self.profile.lock_needs_dead_holder:
-            # FIX(lock_needs_dead_holder): no live holder has an unreadable lock (see
-            # _try_create): this one outlived its holder through a power loss.
-            return True
-        if pid is None or not self.profile.lock_needs_dead_holder:
-            # An unreadable lock is judged by its file's age. In the seed that includes a
-            # lock still empty because its holder is between create and write: taking it
-            # over at once would let two writers in (lost updates), not just after 30 s.
-            try:
-                mtime_ms = self.fs.stat(self.path).mtime_ns // 1_000_000
-            except FileNotFoundError:
-                return False
-            return now - mtime_ms > self.stale_ms
-        if pid == self.runtime.pid:
-            # We hold this process's FIFO for this path, so no live holder in this
-            # process can own the file: it is a leftover of a store that crashed here.
-            return True
-        return not self.runtime.pid_alive(pid)
+        # An unreadable lock is judged by its file's age: it may be a holder between its
+        # create and its write, and taking it over at once would let two writers in.
+        try:
+            mtime_ms = self.fs.stat(self.path).mtime_ns // 1_000_000
+        except FileNotFoundError:
+            return False
+        return now - mtime_ms > self.stale_ms
 
     def _describe_holder(self) -> str:
+        if self.kernel_lock:
+            return "another process holds its flock"
         try:
             pid, created = self._read_holder()
         except FileNotFoundError:

@@ -20,7 +20,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from ._atomic import DIR_MODE, remove_file, write_atomic
+from ._atomic import DIR_MODE, quarantine, remove_file, write_atomic
 from ._cache import SessionCache
 from ._codec import decode_json
 from ._directory import DirectoryStore, directory_path
@@ -84,23 +84,36 @@ def migrate(
     store_path = os.path.abspath(store_path)
     if not prof.safe_backup:
         return _migrate_locked(store_path, prof, seam, rt)
+    # Nothing to migrate (the common start-up) is answered without the lock, so it leaves
+    # no trace -- not even the lock's file; the answer is checked again under the lock.
+    if _legacy_entries(seam, store_path) is None:
+        return False
     # FIX(safe_backup): hardened migrates under the store lock, so no writer of another
     # process can change either layout half-way through.
     with StoreLock(seam, store_path + ".lock", prof, rt).held():
         return _migrate_locked(store_path, prof, seam, rt)
 
 
-def _migrate_locked(store_path: str, prof: Profile, fs: FileSystem, rt: Runtime) -> bool:
+def _legacy_entries(fs: FileSystem, store_path: str) -> tuple[bytes, dict[str, Any]] | None:
+    """(raw bytes, map) of a legacy file worth migrating: one holding a non-empty object."""
     try:
         raw = fs.read_file(store_path)
     except FileNotFoundError:
-        return False
+        return None
     try:
         data = decode_json(raw)
     except ValueError:
-        return False
+        return None
     if not isinstance(data, dict) or not data:
+        return None
+    return raw, data
+
+
+def _migrate_locked(store_path: str, prof: Profile, fs: FileSystem, rt: Runtime) -> bool:
+    legacy = _legacy_entries(fs, store_path)
+    if legacy is None:
         return False
+    raw, data = legacy
 
     digest = hashlib.sha256(raw).hexdigest()
     # A DirectoryStore object only lends its naming and encoding; nothing is loaded.
@@ -144,7 +157,12 @@ def _migrate_locked(store_path: str, prof: Profile, fs: FileSystem, rt: Runtime)
         for name, content in files.items():
             target = os.path.join(live, name)
             if fs.exists(target):
-                continue  # existing files win
+                if not (prof.quarantine_corrupt and layout._read_one(name)[1]):
+                    continue  # existing files win
+                # FIX(quarantine_corrupt): a name the store cannot read (corrupt, a symlink,
+                # a folder) holds no entry to win with; it is moved aside, and the legacy
+                # entry is merged. HAZARD: the seed skips the key, keeping it only in .bak.
+                quarantine(fs, target, prof, rt)
             # HAZARD(staged_merge): the seed writes straight into the live folder; with
             # staged_merge the same bytes come from the complete, synced staging copy.
             write_atomic(fs, target, content, prof, rt)

@@ -31,8 +31,9 @@ class Profile:
     #: migration backup under a name log rotation never touches, taken *before* the switch;
     #: a failed backup aborts the migration instead of being swallowed.
     safe_backup: bool
-    #: a lock older than the stale age is taken over only when its holder is provably gone.
-    lock_needs_dead_holder: bool
+    #: the store lock is an OS lock (flock) the kernel drops when its holder dies, never a
+    #: lock file judged stale by age and taken over from a live holder (reference_store/_lock.py).
+    lock_dies_with_holder: bool
     #: ``update_last_route`` reads the entry fresh under the lock instead of via the cache.
     fresh_route_read: bool
     #: ties on ``updatedAt`` between case variants are broken by content, not input order.
@@ -48,7 +49,7 @@ class Profile:
     journal: bool
     #: bad entries or keys raise :class:`StoreError` instead of being stored or dropped.
     validate_input: bool
-    #: startup removes temp files and a dead holder's lock file left by a crash.
+    #: startup removes the temp files a crashed writer left (and rolls its journal forward).
     startup_cleanup: bool
 
     def with_changes(self, **changes: object) -> Profile:
@@ -63,7 +64,7 @@ SEED = Profile(
     enoent_fallback=True,
     staged_merge=False,
     safe_backup=False,
-    lock_needs_dead_holder=False,
+    lock_dies_with_holder=False,
     fresh_route_read=False,
     deterministic_tiebreak=False,
     keyed_files=False,
@@ -80,7 +81,7 @@ HARDENED = Profile(
     enoent_fallback=False,
     staged_merge=True,
     safe_backup=True,
-    lock_needs_dead_holder=True,
+    lock_dies_with_holder=True,
     fresh_route_read=True,
     deterministic_tiebreak=True,
     keyed_files=True,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -21,20 +20,9 @@ def _now_ms() -> int:
 
 
 def _token() -> str:
-    return uuid.uuid4().hex
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this pid exists (signal 0 probes without sending)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
+    # 64 random bits name a temp file: unique enough across processes and restarts, and
+    # a tenth of uuid4()'s cost, which showed in the profile of every update.
+    return os.urandom(8).hex()
 
 
 @dataclass(frozen=True)
@@ -43,7 +31,6 @@ class Runtime:
     new_token: Callable[[], str] = _token
     pid: int = field(default_factory=os.getpid)
     sleep: Callable[[float], None] = time.sleep
-    pid_alive: Callable[[int], bool] = pid_alive
 
 
 class ManualClock:

@@ -122,9 +122,10 @@ class AnnouncingFileSystem(FileSystemWrapper):
     """Numbers every seam primitive, announces it before it happens, and can pause.
 
     Names and numbering follow the harness's fault filesystem (``open_write`` /
-    ``create_excl``, ``write``, ``fsync``, ``close``, ``read``, ``replace``, ``link``,
-    ``unlink``, ``mkdir``, ``rmdir``, ``listdir``, ``stat``, ``fsync_dir``, ``chmod``), so
-    operation ``k`` of a real-kill run is operation ``k`` of a simulated one.
+    ``create_excl``, ``write``, ``fsync``, ``close``, ``read``, ``try_lock``, ``unlock``,
+    ``replace``, ``link``, ``unlink``, ``mkdir``, ``rmdir``, ``listdir``, ``stat``,
+    ``fsync_dir``, ``chmod``), so operation ``k`` of a real-kill run is operation ``k`` of
+    a simulated one.
     """
 
     def __init__(
@@ -190,6 +191,18 @@ class AnnouncingFileSystem(FileSystemWrapper):
     def read_file(self, path: str) -> bytes:
         self._before("read", path)
         return super().read_file(path)
+
+    def try_lock(self, path: str, *, mode: int = 0o600) -> Handle | None:
+        self._before("try_lock", path)
+        handle = super().try_lock(path, mode=mode)
+        if handle is not None:
+            self._handles[handle] = path
+        return handle
+
+    def unlock(self, handle: Handle) -> None:
+        self._before("unlock", self._path_of(handle))
+        self._handles.pop(handle, None)
+        super().unlock(handle)
 
     def replace(self, src: str, dst: str) -> None:
         self._before("replace", src, dst)

@@ -23,11 +23,17 @@ real process kills instead.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat as stat_module
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = [
     "CountingFileSystem",
@@ -73,7 +79,7 @@ class FileSystem(ABC):
         """Open ``path`` for writing: created if missing, truncated if present.
 
         With ``exclusive`` the call fails with ``EEXIST`` when the file exists
-        (``O_CREAT|O_EXCL``), which is how lock files are taken.
+        (``O_CREAT|O_EXCL``), which is how the upstream lock file is taken.
         """
 
     @abstractmethod
@@ -91,6 +97,23 @@ class FileSystem(ABC):
     @abstractmethod
     def read_file(self, path: str) -> bytes:
         """Read a whole file (open, read to the end, close: one logical read)."""
+
+    # --- advisory locks ----------------------------------------------------------------
+    @abstractmethod
+    def try_lock(self, path: str, *, mode: int = 0o600) -> Handle | None:
+        """Open ``path`` (created empty if missing, never truncated) and take an
+        exclusive advisory lock on it without waiting (``flock(LOCK_EX|LOCK_NB)``).
+
+        Returns the handle that holds the lock, or ``None`` when another open file holds
+        it. The lock lasts until :meth:`unlock` or until the handle is closed -- which the
+        kernel does when the holding process dies, so such a lock never outlives its
+        holder. A lock on a name that was unlinked or replaced meanwhile is not a lock on
+        the file the name points at: the call then answers ``None`` too.
+        """
+
+    @abstractmethod
+    def unlock(self, handle: Handle) -> None:
+        """Release a lock taken by :meth:`try_lock` and close its handle."""
 
     # --- names -------------------------------------------------------------------------
     @abstractmethod
@@ -196,6 +219,41 @@ class OsFileSystem(FileSystem):
         finally:
             os.close(fd)
 
+    def try_lock(self, path: str, *, mode: int = 0o600) -> Handle | None:
+        if fcntl is None:  # pragma: no cover - Windows has no flock
+            raise OSError(errno.ENOSYS, "advisory file locks need fcntl.flock", path)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), mode)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                return None
+            # Between our open and our flock another process may have unlinked the file
+            # (and someone else locked a new one under the name): a lock on a file no
+            # longer named ``path`` excludes nobody.
+            try:
+                named = os.stat(path)
+            except FileNotFoundError:
+                os.close(fd)
+                return None
+            held = os.fstat(fd)
+            if (named.st_dev, named.st_ino) != (held.st_dev, held.st_ino):
+                os.close(fd)
+                return None
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+            raise
+        return fd
+
+    def unlock(self, handle: Handle) -> None:
+        try:
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        finally:
+            os.close(handle)
+
     def replace(self, src: str, dst: str) -> None:
         os.replace(src, dst)
 
@@ -257,6 +315,12 @@ class FileSystemWrapper(FileSystem):
 
     def read_file(self, path: str) -> bytes:
         return self.inner.read_file(path)
+
+    def try_lock(self, path: str, *, mode: int = 0o600) -> Handle | None:
+        return self.inner.try_lock(path, mode=mode)
+
+    def unlock(self, handle: Handle) -> None:
+        self.inner.unlock(handle)
 
     def replace(self, src: str, dst: str) -> None:
         self.inner.replace(src, dst)
@@ -348,6 +412,14 @@ class CountingFileSystem(FileSystemWrapper):
         self._tick("replace")
         super().replace(src, dst)
         self.counts.replaced.append((src, dst))
+
+    def try_lock(self, path: str, *, mode: int = 0o600) -> Handle | None:
+        self._tick("try_lock")
+        return super().try_lock(path, mode=mode)
+
+    def unlock(self, handle: Handle) -> None:
+        self._tick("unlock")
+        super().unlock(handle)
 
     def link(self, src: str, dst: str) -> None:
         self._tick("link")

@@ -59,6 +59,8 @@ SEAM_OPS = {
     "fsync",
     "close",
     "read",
+    "try_lock",
+    "unlock",
     "replace",
     "link",
     "unlink",

@@ -25,7 +25,7 @@ __all__ = ["TimingFileSystem", "profile_calls", "seam_rows"]
 
 def _target(path: str) -> str:
     name = os.path.basename(path)
-    if name.endswith(".lock") or ".lock." in name:
+    if name.endswith((".lock", ".flock")) or ".lock." in name:
         return "lock"
     if name.startswith(".journal"):
         return "journal"
@@ -90,6 +90,13 @@ class TimingFileSystem(FileSystemWrapper):
 
     def link(self, src: str, dst: str) -> None:
         self._timed(_target(dst), "link", lambda: self.inner.link(src, dst))
+
+    def try_lock(self, path: str, *, mode: int = 0o600) -> Handle | None:
+        handle = self._timed("lock", "try_lock", lambda: self.inner.try_lock(path, mode=mode))
+        return handle if isinstance(handle, int) else None
+
+    def unlock(self, handle: Handle) -> None:
+        self._timed("lock", "unlock", lambda: self.inner.unlock(handle))
 
     def unlink(self, path: str) -> None:
         self._timed(_target(path), "unlink", lambda: self.inner.unlink(path))

@@ -1,6 +1,6 @@
-"""The store lock: a lock file ``<store>.lock`` holding ``{pid, createdAt}``, stale after
-30 s. The seed takes a stale lock over even from a live holder; hardened only from a
-holder that is provably gone.
+"""The store lock. Seed (upstream): a lock file ``<store>.lock`` holding ``{pid,
+createdAt}``, stale after 30 s and then taken over even from a live holder. Hardened: a
+``flock`` on ``<store>.flock`` that the kernel drops when its holder dies.
 
 Every test drives the lock with a :func:`deterministic_runtime`, whose clock advances
 when the lock "sleeps", so timeouts and ages never cost real time.
@@ -8,14 +8,18 @@ when the lock "sleeps", so timeouts and ages never cost real time.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
-from helpers import PROFILE_NAMES, StoreFactory, dead_pid, entry, snapshot_tree, write_json
+from helpers import StoreFactory, entry, snapshot_tree, write_json
 
 from reference_store import (
     HARDENED,
@@ -28,16 +32,10 @@ from reference_store import (
     deterministic_runtime,
     migrate,
 )
-from reference_store._lock import LOCK_STALE_MS, StoreLock
+from reference_store._lock import LOCK_STALE_MS, StoreLock, flock_path
 
 START_MS = 1_700_000_000_000
 PROFILES = {"seed": SEED, "hardened": HARDENED}
-
-
-@pytest.fixture(scope="session")
-def gone_pid() -> int:
-    """A pid no process has (taken before pyfakefs starts: it runs a real child)."""
-    return dead_pid()
 
 
 @pytest.fixture
@@ -75,20 +73,18 @@ def read(lock_path: str) -> bytes:
         return handle.read()
 
 
-@pytest.mark.parametrize("profile", PROFILE_NAMES)
-def test_held_lock_names_its_holder_and_is_removed_on_release(lock_path: str, profile: str) -> None:
-    lock = new_lock(lock_path, PROFILES[profile])
+def test_seed_lock_names_its_holder_and_is_removed_on_release(lock_path: str) -> None:
+    lock = new_lock(lock_path, SEED)
     with lock.held():
         content = json.loads(read(lock_path))
         assert content["pid"] == os.getpid()
         assert content["createdAt"] > START_MS
     assert not os.path.exists(lock_path)
     assert not lock.last.took_over
-    assert [n for n in os.listdir(os.path.dirname(lock_path)) if n.endswith(".tmp")] == []
 
 
 def test_seed_takes_a_stale_lock_over_from_a_live_holder(lock_path: str) -> None:
-    """HAZARD(lock_needs_dead_holder), upstream: age alone decides, so a holder that is
+    """HAZARD(lock_dies_with_holder), upstream: age alone decides, so a holder that is
     alive and merely slow (here: this very process) loses its lock after 30 s."""
     plant(lock_path, pid=os.getpid(), created_at=START_MS - LOCK_STALE_MS - 1_000)
     lock = new_lock(lock_path, SEED)
@@ -110,62 +106,102 @@ def test_seed_waits_for_a_lock_younger_than_the_stale_age(lock_path: str) -> Non
     assert read(lock_path) == raw
 
 
-def test_hardened_waits_for_a_live_holder_however_old_its_lock(lock_path: str) -> None:
-    raw = plant(lock_path, pid=os.getppid(), created_at=START_MS - 10 * LOCK_STALE_MS)
-    lock = new_lock(lock_path, HARDENED, timeout_ms=1_000)
-
-    assert "timed out" in str(times_out(lock))
-    assert read(lock_path) == raw
-
-
-@pytest.mark.parametrize("age_ms", [0, 10 * LOCK_STALE_MS])
-def test_hardened_takes_over_the_lock_of_a_dead_holder(
-    lock_path: str, gone_pid: int, age_ms: int
-) -> None:
-    plant(lock_path, pid=gone_pid, created_at=START_MS - age_ms)
-    lock = new_lock(lock_path, HARDENED)
-
-    with lock.held():
-        assert lock.last.took_over
-        assert json.loads(read(lock_path))["pid"] == os.getpid()
-    assert not os.path.exists(lock_path)
-
-
-def test_hardened_takes_over_a_leftover_of_its_own_process(lock_path: str) -> None:
-    """A lock file naming this process while this process's queue is free can only be
-    left by a store of this process that crashed: nobody alive holds it."""
-    plant(lock_path, pid=os.getpid(), created_at=START_MS)
-    lock = new_lock(lock_path, HARDENED)
-
-    with lock.held():
-        assert lock.last.took_over
-
-
 def set_mtime(path: str, ms: int) -> None:
     os.utime(path, ns=(ms * 1_000_000, ms * 1_000_000))
 
 
-@pytest.mark.parametrize("profile", PROFILE_NAMES)
-def test_an_unreadable_lock_is_judged_by_the_age_of_its_file(lock_path: str, profile: str) -> None:
-    """A seed lock file without readable content (created but not yet written by a holder
+def test_seed_judges_an_unreadable_lock_by_the_age_of_its_file(lock_path: str) -> None:
+    """A lock file without readable content (created but not yet written by a holder
     that is still working) is taken over only once its file is 30 s old -- never at
-    once, which would let two writers in. Hardened locks are published complete by
-    link(), so an unreadable one is what a power loss left: taken over at once."""
+    once, which would let two writers in."""
     open(lock_path, "wb").close()
-    if PROFILES[profile].lock_needs_dead_holder:
-        set_mtime(lock_path, START_MS)
-        lock = new_lock(lock_path, PROFILES[profile])
-        with lock.held():
-            assert lock.last.took_over
-        return
     set_mtime(lock_path, START_MS)
-    times_out(new_lock(lock_path, PROFILES[profile], timeout_ms=1_000))
+    times_out(new_lock(lock_path, SEED, timeout_ms=1_000))
     assert os.path.exists(lock_path)
 
     set_mtime(lock_path, START_MS - LOCK_STALE_MS - 1_000)
-    lock = new_lock(lock_path, PROFILES[profile])
+    lock = new_lock(lock_path, SEED)
     with lock.held():
         assert lock.last.took_over
+
+
+# --- hardened: an OS lock that dies with its holder ---------------------------------------
+@contextlib.contextmanager
+def flock_held_elsewhere(path: str) -> Iterator[None]:
+    """Hold the hardened lock through an open file of our own: to the store, which opens
+    the file anew, that is another holder (flock excludes per open file)."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        yield
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.real_only  # pyfakefs's flock is a no-op: only a kernel can hold the lock
+def test_hardened_lock_is_a_flock_on_a_file_that_stays(lock_path: str) -> None:
+    lock = new_lock(lock_path, HARDENED)
+    assert lock.path == flock_path(lock_path)
+    with lock.held():
+        with pytest.raises(BlockingIOError), flock_held_elsewhere(lock.path):
+            pass  # pragma: no cover - the flock above must fail
+        assert not os.path.exists(lock_path)  # no upstream lock file
+    with flock_held_elsewhere(lock.path):
+        pass  # released: anyone may take it now
+    assert read(lock.path) == b""
+    assert not lock.last.took_over
+    assert sorted(os.listdir(os.path.dirname(lock_path))) == [os.path.basename(lock.path)]
+
+
+@pytest.mark.real_only
+def test_hardened_waits_for_a_live_holder(lock_path: str) -> None:
+    lock = new_lock(lock_path, HARDENED, timeout_ms=1_000)
+    with flock_held_elsewhere(lock.path):
+        error = times_out(lock)
+    assert "timed out" in str(error)
+    assert "flock" in str(error)
+    with lock.held():  # and takes it once the holder lets go
+        pass
+
+
+@pytest.mark.real_only
+def test_hardened_takes_the_lock_of_a_killed_holder_at_once(lock_path: str) -> None:
+    """A holder that dies (here: SIGKILLed while holding) takes its lock with it: no
+    stale age to wait out, no pid to trust."""
+    path = flock_path(lock_path)
+    with subprocess.Popen(
+        [sys.executable, "-c", HOLD_FLOCK, path], stdout=subprocess.PIPE, stdin=subprocess.PIPE
+    ) as holder:
+        try:
+            assert holder.stdout is not None
+            assert holder.stdout.readline() == b"held\n"
+            times_out(new_lock(lock_path, HARDENED, timeout_ms=200))
+        finally:
+            holder.kill()
+            holder.wait(timeout=30)
+    lock = new_lock(lock_path, HARDENED, timeout_ms=200)
+    with lock.held():
+        assert lock.last.attempts == 1
+
+
+HOLD_FLOCK = """
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_hardened_ignores_an_upstream_lock_file_left_by_a_crash(lock_path: str) -> None:
+    """An upstream ``.lock`` (say, of a seed process that crashed) is not the hardened
+    lock; and whatever a power loss left in the ``.flock`` file does not matter."""
+    plant(lock_path, pid=os.getppid(), created_at=START_MS)
+    with open(flock_path(lock_path), "wb") as handle:
+        handle.write(b"\x00garbage")
+    lock = new_lock(lock_path, HARDENED)
+    with lock.held():
+        assert lock.last.attempts == 1
 
 
 def test_in_process_waiters_are_served_in_arrival_order(lock_path: str) -> None:
@@ -211,7 +247,7 @@ WRITES: dict[str, Callable[[SessionStore], object]] = {
 }
 
 
-@pytest.mark.parametrize("profile", PROFILE_NAMES)
+@pytest.mark.parametrize("profile", ["seed", pytest.param("hardened", marks=pytest.mark.real_only)])
 @pytest.mark.parametrize("layout", ["legacy", "directory"])
 @pytest.mark.parametrize("call", WRITES.keys())
 def test_every_write_path_waits_for_the_lock(
@@ -219,25 +255,33 @@ def test_every_write_path_waits_for_the_lock(
 ) -> None:
     store = make_store(layout, profile, runtime=deterministic_runtime(START_MS))
     store.save({"agent:x": entry("x", 1)})
-    plant(lock_path, pid=os.getppid(), created_at=START_MS + 1_000_000)
-    before = snapshot_tree(store_dir)
-
-    with pytest.raises(LockTimeoutError):
-        WRITES[call](store)
-
-    assert snapshot_tree(store_dir) == before
+    with held_elsewhere(lock_path, PROFILES[profile]):
+        before = snapshot_tree(store_dir)
+        with pytest.raises(LockTimeoutError):
+            WRITES[call](store)
+        assert snapshot_tree(store_dir) == before
 
 
+@contextlib.contextmanager
+def held_elsewhere(lock_path: str, profile: Profile) -> Iterator[None]:
+    """The store's lock, held by "another process" as that profile's protocol has it."""
+    if profile.lock_dies_with_holder:
+        with flock_held_elsewhere(flock_path(lock_path)):
+            yield
+    else:
+        plant(lock_path, pid=os.getppid(), created_at=START_MS + 1_000_000)
+        yield
+
+
+@pytest.mark.real_only
 def test_hardened_migration_waits_for_the_lock(store_dir: str, lock_path: str) -> None:
     write_json(os.path.join(store_dir, "sessions.json"), {"agent:x": entry("x", 1)})
-    plant(lock_path, pid=os.getppid(), created_at=START_MS)
-    before = snapshot_tree(store_dir)
-
-    with pytest.raises(LockTimeoutError):
-        migrate(
-            os.path.join(store_dir, "sessions.json"),
-            "hardened",
-            runtime=deterministic_runtime(START_MS),
-        )
-
-    assert snapshot_tree(store_dir) == before
+    with held_elsewhere(lock_path, HARDENED):
+        before = snapshot_tree(store_dir)
+        with pytest.raises(LockTimeoutError):
+            migrate(
+                os.path.join(store_dir, "sessions.json"),
+                "hardened",
+                runtime=deterministic_runtime(START_MS),
+            )
+        assert snapshot_tree(store_dir) == before

@@ -71,7 +71,7 @@ def test_the_lock_file_is_private_while_held(tmp_path: Path) -> None:
     seen: list[int] = []
 
     def mutator(current: dict[str, Any]) -> None:
-        lock = tmp_path / "sessions.json.lock"
+        lock = tmp_path / "sessions.json.flock"  # the hardened lock's file
         seen.append(stat.S_IMODE(lock.stat().st_mode))
         current["a"] = dict(ENTRY)
 
