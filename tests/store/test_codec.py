@@ -20,9 +20,11 @@ JSON_VALUES = st.recursive(
     | st.integers()
     | st.floats()  # NaN and the infinities included: json.dumps spells them its own way
     | st.text(),
-    lambda inner: st.lists(inner, max_size=5)
-    | st.dictionaries(st.text(), inner, max_size=5)
-    | st.tuples(inner, inner),
+    lambda inner: (
+        st.lists(inner, max_size=5)
+        | st.dictionaries(st.text(), inner, max_size=5)
+        | st.tuples(inner, inner)
+    ),
     max_leaves=40,
 )
 
@@ -42,7 +44,7 @@ def test_same_bytes_as_json_dumps(value: Any) -> None:
         {7: "int key", None: "null key", False: "bool key", 2.5: "float key"},
         {"nested": [{"x": math.inf}, {"y": -math.inf}, {"z": math.nan}]},
         {"deep": [[[[[]]]]], "empty": {}},
-        "\u2028 \x00 \"quoted\" \\ é 🎉",
+        '\u2028 \x00 "quoted" \\ é 🎉',
     ],
     ids=["non-string-keys", "non-finite", "empty-containers", "escapes"],
 )
