@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._results import BenchResults
+from ._results import BenchResults, SingleResult
 
 __all__ = ["Plot", "plots"]
 
@@ -87,16 +87,35 @@ def _profile_style(label: str) -> dict[str, Any]:
     return {}
 
 
+Lines = dict[str, list[tuple[float, float]]]
+
+
+def _per_store(
+    results: BenchResults, value: Callable[[SingleResult], float], *, with_nofsync: bool = True
+) -> Lines:
+    """One line per layout/profile of the 1 KB single-writer cells: (store size, value)."""
+    lines: Lines = {}
+    for r in results.single:
+        if r.entry_bytes == KB and (with_nofsync or r.profile != "hardened-nofsync"):
+            lines.setdefault(f"{r.layout}/{r.profile}", []).append((r.size, value(r)))
+    return lines
+
+
+def _labels(ax: Any, xlabel: str, ylabel: str, title: str) -> None:
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+
+
 def update_vs_size(results: BenchResults) -> Plot:
     fig, (ax,) = _figure()
-    lines: dict[str, list[tuple[float, float]]] = {}
-    for r in results.single:
-        if r.entry_bytes == KB:
-            lines.setdefault(f"{r.layout}/{r.profile}", []).append((r.size, r.update.p50_ns / 1e6))
-    _series(ax, lines, style=_profile_style)
-    ax.set_xlabel("entries in the store")
-    ax.set_ylabel("update_entry p50 (ms)")
-    ax.set_title("update_entry latency vs store size (1 KB entries, one writer)")
+    _series(ax, _per_store(results, lambda r: r.update.p50_ns / 1e6), style=_profile_style)
+    _labels(
+        ax,
+        "entries in the store",
+        "update_entry p50 (ms)",
+        "update_entry latency vs store size (1 KB entries, one writer)",
+    )
     return Plot(
         "update-vs-size",
         "update_entry latency vs store size",
@@ -108,16 +127,16 @@ def update_vs_size(results: BenchResults) -> Plot:
 def p99_vs_writers(results: BenchResults) -> Plot:
     fig, axes = _figure(2)
     for ax, mode in zip(axes, ("processes", "threads"), strict=True):
-        lines: dict[str, list[tuple[float, float]]] = {}
+        lines: Lines = {}
         for c in results.contention:
             if c.mode == mode and c.keys == "distinct" and c.ops:
                 lines.setdefault(f"{c.layout}/{c.profile}", []).append(
                     (c.writers, c.update.p99_ns / 1e6)
                 )
         _series(ax, lines, logx=False, style=_profile_style)
-        ax.set_xlabel(f"writer {mode}")
-        ax.set_ylabel("update_entry p99 (ms)")
-        ax.set_title(f"p99 vs writers ({mode}, distinct keys)")
+        _labels(
+            ax, f"writer {mode}", "update_entry p99 (ms)", f"p99 vs writers ({mode}, distinct keys)"
+        )
     return Plot(
         "p99-vs-writers",
         "p99 vs number of writers",
@@ -128,14 +147,13 @@ def p99_vs_writers(results: BenchResults) -> Plot:
 
 def bytes_per_update(results: BenchResults) -> Plot:
     fig, (ax,) = _figure()
-    lines: dict[str, list[tuple[float, float]]] = {}
-    for r in results.single:
-        if r.entry_bytes == KB:
-            lines.setdefault(f"{r.layout}/{r.profile}", []).append((r.size, r.bytes_per_update))
-    _series(ax, lines, style=_profile_style)
-    ax.set_xlabel("entries in the store")
-    ax.set_ylabel("bytes written per update_entry")
-    ax.set_title("Bytes written per update (1 KB entries)")
+    _series(ax, _per_store(results, lambda r: r.bytes_per_update), style=_profile_style)
+    _labels(
+        ax,
+        "entries in the store",
+        "bytes written per update_entry",
+        "Bytes written per update (1 KB entries)",
+    )
     return Plot(
         "bytes-per-update",
         "Bytes written per update",
@@ -144,23 +162,24 @@ def bytes_per_update(results: BenchResults) -> Plot:
     )
 
 
+def _load_p50_ms(attr: str) -> Callable[[SingleResult], float]:
+    def value(r: SingleResult) -> float:
+        return float(getattr(r, attr).p50_ns) / 1e6
+
+    return value
+
+
 def load_time(results: BenchResults) -> Plot:
     fig, axes = _figure(2)
-    for ax, attr, label in zip(
+    for ax, attr, title in zip(
         axes,
         ("load_cold", "load_cached"),
         ("cold: load(skip_cache=True)", "cached: load()"),
         strict=True,
     ):
-        lines: dict[str, list[tuple[float, float]]] = {}
-        for r in results.single:
-            if r.entry_bytes == KB and r.profile != "hardened-nofsync":
-                stats = getattr(r, attr)
-                lines.setdefault(f"{r.layout}/{r.profile}", []).append((r.size, stats.p50_ns / 1e6))
+        lines = _per_store(results, _load_p50_ms(attr), with_nofsync=False)
         _series(ax, lines, style=_profile_style)
-        ax.set_xlabel("entries in the store")
-        ax.set_ylabel("full load p50 (ms)")
-        ax.set_title(label)
+        _labels(ax, "entries in the store", "full load p50 (ms)", title)
     return Plot(
         "load-time",
         "Full load time",
@@ -171,15 +190,13 @@ def load_time(results: BenchResults) -> Plot:
 
 def migration_time(results: BenchResults) -> Plot:
     fig, (ax,) = _figure()
-    lines: dict[str, list[tuple[float, float]]] = {}
+    lines: Lines = {}
     for m in results.migration:
         lines.setdefault(f"{m.profile} ({m.entry_bytes // KB} KB)", []).append(
             (m.size, m.time.p50_ns / 1e6)
         )
     _series(ax, lines)
-    ax.set_xlabel("entries migrated")
-    ax.set_ylabel("migrate() p50 (ms)")
-    ax.set_title("Migration legacy → directory")
+    _labels(ax, "entries migrated", "migrate() p50 (ms)", "Migration legacy → directory")
     return Plot(
         "migration-time",
         "Migration time",
@@ -190,16 +207,15 @@ def migration_time(results: BenchResults) -> Plot:
 
 def floor_ratio(results: BenchResults) -> Plot:
     fig, (ax,) = _figure()
-    lines: dict[str, list[tuple[float, float]]] = {}
-    for r in results.single:
-        if r.entry_bytes == KB:
-            lines.setdefault(f"{r.layout}/{r.profile}", []).append((r.size, r.floor_ratio))
-    if _series(ax, lines, style=_profile_style):
+    if _series(ax, _per_store(results, lambda r: r.floor_ratio), style=_profile_style):
         ax.axhline(1.5, color="red", linewidth=1, label="1.5x goal")
         ax.legend(fontsize=7)
-    ax.set_xlabel("entries in the store")
-    ax.set_ylabel("update_entry p50 / floor p50")
-    ax.set_title("update_entry against the bare-seam floor (same bytes)")
+    _labels(
+        ax,
+        "entries in the store",
+        "update_entry p50 / floor p50",
+        "update_entry against the bare-seam floor (same bytes)",
+    )
     return Plot(
         "floor-ratio",
         "update_entry / floor",
