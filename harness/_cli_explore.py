@@ -6,6 +6,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 from rich.console import Console
@@ -20,9 +21,14 @@ from rich.progress import (
 from rich.table import Table
 
 from ._errors import HarnessError
-from ._explorer import BACKENDS, ExploreOptions, ExploreResult, explore, run_once
+from ._explorer import BACKENDS, FS_SEMANTICS, ExploreOptions, ExploreResult, explore, run_once
 from ._replay import load_replay, write_replays
 from ._summary import Summary, summarize
+from .faultfs import Operation
+
+if TYPE_CHECKING:
+    from ._machine_replay import MachineReplay
+    from ._target import StoreTarget
 
 __all__ = ["explore_command", "replay_command", "run_exploration", "scenarios_command"]
 
@@ -57,9 +63,7 @@ def scenarios_command(verbose: bool) -> None:
 
 
 @contextlib.contextmanager
-def _phase_progress(
-    console: Console, *, quiet: bool
-) -> Iterator[Callable[[int, int, str], None]]:
+def _phase_progress(console: Console, *, quiet: bool) -> Iterator[Callable[[int, int, str], None]]:
     """A progress bar per phase ("baselines", "fault points", ...); yields the
     ``progress(done, total, phase)`` callback the explorers take."""
     with Progress(
@@ -91,22 +95,37 @@ def run_exploration(
     replays: str,
     quiet: bool = False,
     table: bool = True,
+    fs_semantics: Sequence[str] = ("linux",),
+    foreign_options: ExploreOptions | None = None,
 ) -> tuple[ExploreResult, Summary, list[str]]:
     """Explore, write ``crash-summary.json`` and replay files, print the summary table
-    (``quiet``: no progress bar either)."""
+    (``quiet``: no progress bar either); ``fs_semantics`` as ``harness.foreignfs``, the
+    foreign ones (all but ``linux``) explored with ``foreign_options`` when given."""
     import scenarios as catalog
 
     chosen = catalog.select(list(names))
+    native = [fs for fs in fs_semantics if fs == "linux"]
+    foreign = [fs for fs in fs_semantics if fs != "linux"]
+    passes = [(native, options), (foreign, foreign_options or options)]
+    if foreign_options is None:
+        passes = [(list(fs_semantics), options)]
     console = _console()
+    parts: list[ExploreResult] = []
     with _phase_progress(console, quiet=quiet) as report:
-        result = explore(
-            chosen,
-            layouts=layouts,
-            profiles=profiles,
-            backends=backends,
-            options=options,
-            progress=report,
-        )
+        for semantics, opts in passes:
+            if semantics:
+                parts.append(
+                    explore(
+                        chosen,
+                        layouts=layouts,
+                        profiles=profiles,
+                        backends=backends,
+                        options=opts,
+                        progress=report,
+                        fs_semantics=semantics,
+                    )
+                )
+    result = ExploreResult.merge(parts)
     summary = summarize(result)
     summary.write(os.path.join(out, "crash-summary.json"))
     written = write_replays(replays, [*result.results, *_order_runs(result)])
@@ -148,7 +167,10 @@ def print_violation_overview(summary: Summary, console: Console | None = None) -
 
 def print_summary(summary: Summary, console: Console) -> None:
     table = Table(title="crash exploration")
-    for column in ("scenario", "layout", "profile", "backend", "runs", "violating", "kinds"):
+    # A file-names column only when some run used foreign rules (--fs-semantics).
+    foreign = any(row.get("fs_semantics", "linux") != "linux" for row in summary.runs)
+    columns = ["scenario", "layout", "profile", "backend"] + (["file names"] if foreign else [])
+    for column in (*columns, "runs", "violating", "kinds"):
         table.add_column(column, justify="right" if column in ("runs", "violating") else "left")
     for row in summary.runs:
         style = "red" if row["violations"] else None
@@ -158,6 +180,7 @@ def print_summary(summary: Summary, console: Console) -> None:
             row["layout"],
             row["profile"],
             row["backend"],
+            *((str(row.get("fs_semantics", "linux")),) if foreign else ()),
             str(row["fault_points"]),
             str(row["violations"]),
             kinds,
@@ -196,6 +219,17 @@ def print_summary(summary: Summary, console: Console) -> None:
     default="fake",
     show_default=True,
     help="pyfakefs, a real temp folder, or both.",
+)
+@click.option(
+    "--fs-semantics",
+    "fs_semantics",
+    multiple=True,
+    type=click.Choice([*FS_SEMANTICS, "all"]),
+    help="File-name rules to run under, emulated over the backend (harness/foreignfs.py, "
+    "docs/foreign-fs.md): linux (case-sensitive, 255 bytes a name); macos "
+    "(case-insensitive, names stored NFD); windows (case-insensitive, reserved names "
+    "such as CON and characters such as ? refused, trailing dots and spaces dropped, open "
+    "files pinned). Repeat for several, or 'all'. Default: linux. Replay files record it.",
 )
 @click.option(
     "--jobs",
@@ -288,6 +322,7 @@ def explore_command(
     layouts: tuple[str, ...],
     profiles: tuple[str, ...],
     backend: str,
+    fs_semantics: tuple[str, ...],
     jobs: int,
     seed: int,
     power_samples: int,
@@ -309,10 +344,16 @@ def explore_command(
     always give the same traces.
     """
     backends = BACKENDS if backend == "both" else (backend,)
+    semantics = FS_SEMANTICS if "all" in fs_semantics else fs_semantics or ("linux",)
     options = ExploreOptions(
         jobs=jobs, seed=seed, power_samples=power_samples, max_points=max_points, full=full
     )
     try:
+        if (mode != "explore" or store_cmd is not None) and tuple(semantics) != ("linux",):
+            raise HarnessError(
+                "--fs-semantics emulates file names at the seam of the in-process explorer; "
+                "--mode kill/tmpfs and --store-cmd run a child process on the real file system"
+            )
         if mode != "explore" or store_cmd is not None:
             summary = _run_real_exploration(
                 names,
@@ -338,6 +379,7 @@ def explore_command(
                 out=out,
                 replays=replays,
                 quiet=quiet,
+                fs_semantics=semantics,
             )
     except HarnessError as exc:
         raise click.UsageError(str(exc)) from None
@@ -399,17 +441,42 @@ def _run_real_exploration(
 @click.command("replay")
 @click.argument("replay_file", type=click.Path(dir_okay=False))
 @click.option("--full-trace", is_flag=True, help="Print every operation, not only the last 40.")
-def replay_command(replay_file: str, full_trace: bool) -> None:
+@click.option(
+    "--target-source",
+    metavar="MODULE",
+    help="Import MODULE to define the replay's store target, when the file's own "
+    "target_source does not import here (e.g. tests.mutants for a 'mutant:<name>' "
+    "target; the current folder is on the import path).",
+)
+def replay_command(replay_file: str, full_trace: bool, target_source: str | None) -> None:
     """Re-run one replay file: the trace up to the fault, the files after it, the diff.
 
+    A store given as module:factory is imported again (from the current folder); a
+    seeded-bug mutant ('mutant:<name>') is rebuilt from the module recorded in the file
+    (its target_source), so run this from the folder the gate ran in.
+
+    A machine replay file (written by the gate's 'machine' check) re-runs its shrunk
+    Hypothesis example from the recorded blob, or, under another Hypothesis version,
+    the whole seeded search; it prints the calls and the crash details.
+
     Exits 1 when the violation still reproduces, 0 when it no longer does (fixed),
-    2 when the file cannot be read.
+    2 when the file cannot be read or its store target cannot be built.
     """
     import scenarios as catalog
 
+    from ._machine_replay import is_machine_replay, load_machine_replay
+    from ._replay import read_replay_json, replay_target
+
     try:
-        replay = load_replay(replay_file)
+        raw = read_replay_json(replay_file)
+        if is_machine_replay(raw):
+            machine = load_machine_replay(replay_file)
+            target = replay_target(machine.target, machine.source, target_source)
+            _replay_machine(machine, target, full_trace)
+        replay = load_replay(replay_file, raw)
         scenario = catalog.get(replay.spec.scenario)
+        if replay.spec.backend not in ("kill", "tmpfs"):  # those name an adapter command
+            replay_target(replay.spec.target, replay.source, target_source)
     except HarnessError as exc:
         raise click.UsageError(str(exc)) from None
     console = Console()
@@ -469,4 +536,51 @@ def replay_command(replay_file: str, full_trace: bool) -> None:
         )
     for line in _diff(result.found, result.expected):
         console.print("  " + line, highlight=False, markup=False)
+    sys.exit(1)
+
+
+def _replay_machine(replay: MachineReplay, target: StoreTarget, full_trace: bool) -> NoReturn:
+    """Re-run a machine replay file; exits 1 while it fails, 0 once it passes."""
+    from ._machine_replay import replay_machine
+
+    console = Console()
+    recorded = replay.run
+    console.print(
+        f"[bold]machine[/] — store {replay.target}, layout {replay.layout}, profile "
+        f"{replay.profile}; found with seed {recorded.seed}, {recorded.examples} examples x "
+        f"{recorded.steps} steps: {recorded.kind}",
+        highlight=False,
+    )
+    console.print("re-running the shrunk example (Hypothesis blob) ...", highlight=False)
+    run, how = replay_machine(replay, target)
+    if how == "search":
+        console.print(
+            "the blob does not replay here (another Hypothesis version, or the machine "
+            "changed): re-ran the seeded search",
+            highlight=False,
+        )
+    if run.passed:
+        console.print("no violation: this replay no longer reproduces", style="green")
+        sys.exit(0)
+    for line in run.message.splitlines():
+        console.print("  " + line, highlight=False, markup=False)
+    if run.example:
+        console.print("\n[bold]shrunk example[/] (Hypothesis)")
+        for line in run.example:
+            console.print("  " + line, highlight=False, markup=False)
+    for crash in (run.crash or {}).get("crashes", []):
+        trace = list(crash.get("trace", []))
+        shown = trace if full_trace else trace[-40:]
+        console.print("\n[bold]crash[/]", end=" ")
+        console.print(
+            f"in {crash.get('call')}: {crash.get('fault')} "
+            f"({len(trace)} operations{'' if full_trace or len(trace) <= 40 else ', last 40'})",
+            highlight=False,
+            markup=False,
+        )
+        for op in shown:
+            console.print(f"  {Operation.from_json(op).describe()}", highlight=False, markup=False)
+        console.print("[bold]files after the crash[/]")
+        for path, size in sorted(crash.get("files_after_crash", {}).items()):
+            console.print(f"  {path}  {size} B", highlight=False, markup=False)
     sys.exit(1)

@@ -19,6 +19,7 @@ from .gate import (
     DEFAULT_MAX_POINTS,
     GATE_LAYOUTS,
     PROMISE_PROFILES,
+    CheckOptions,
     Configuration,
     MutantLike,
     Shard,
@@ -89,7 +90,9 @@ def _store_cmd_available() -> bool:
     multiple=True,
     default=("all",),
     show_default=True,
-    help="Scenario name or glob; repeat for several.",
+    help="Scenario name or glob; repeat for several. The gate's own checks are named "
+    "like scenarios: 'machine' (the Hypothesis state machine) and 'concurrency' (racing "
+    "processes); 'all' is every scenario and both checks.",
 )
 @click.option(
     "--layout",
@@ -133,6 +136,39 @@ def _store_cmd_available() -> bool:
 )
 @click.option("--full", is_flag=True, help="Also the heavy variants (1,000-entry stores).")
 @click.option(
+    "--machine-examples",
+    type=click.IntRange(min=1),
+    default=CheckOptions.machine_examples,
+    show_default=True,
+    help="Machine check: Hypothesis examples per layout (each a fresh real temp folder; "
+    "seeded with --seed, so the same options give the same examples and shrunk failure).",
+)
+@click.option(
+    "--machine-steps",
+    type=click.IntRange(min=1),
+    default=CheckOptions.machine_steps,
+    show_default=True,
+    help="Machine check: rule calls (save, update, crash, corrupt, restart, ...) per example.",
+)
+@click.option(
+    "--no-machines",
+    is_flag=True,
+    help="Skip the machine check (the scenarios and the concurrency check still run).",
+)
+@click.option(
+    "--concurrency-rounds",
+    type=click.IntRange(min=1),
+    default=CheckOptions.concurrency_rounds,
+    show_default=True,
+    help="Concurrency check: calls per worker process (three processes per layout: two "
+    "incrementers and a cached-route writer).",
+)
+@click.option(
+    "--no-concurrency",
+    is_flag=True,
+    help="Skip the concurrency check (it needs real processes and takes the store's lock).",
+)
+@click.option(
     "--jobs",
     "-j",
     type=click.IntRange(min=1),
@@ -141,18 +177,24 @@ def _store_cmd_available() -> bool:
     help="Worker processes.",
 )
 @click.option(
-    "--seed", type=int, default=0, show_default=True, help="Seed for sampled fault points."
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Seed for sampled fault points and for the machine check's examples.",
 )
 @click.option(
     "--shard",
     default="1/1",
     show_default=True,
-    help="Run part i of n (1-based) of the configurations, for CI matrices.",
+    help="Run part i of n (1-based) of the configurations (machine and concurrency "
+    "checks included), for CI matrices.",
 )
 @click.option(
     "--budget",
     type=click.FloatRange(min=0),
-    help="Seconds: start no new configuration after this; the rest is reported as skipped.",
+    help="Seconds: start no new configuration (scenario or check) after this; the rest is "
+    "reported as skipped. One that started finishes (a failing machine also shrinks).",
 )
 @click.option(
     "--allow-partial", is_flag=True, help="A run cut short by --budget passes if what ran passed."
@@ -178,6 +220,11 @@ def gate_command(
     waive: tuple[str, ...],
     max_points: int,
     full: bool,
+    machine_examples: int,
+    machine_steps: int,
+    no_machines: bool,
+    concurrency_rounds: int,
+    no_concurrency: bool,
     jobs: int,
     seed: int,
     shard: str,
@@ -189,12 +236,20 @@ def gate_command(
 ) -> None:
     """Gate a store: run every scenario against it and fail on any violation.
 
+    Besides the scenarios, two checks of the gate's own run per layout, on real temp
+    folders: 'machine' (the Hypothesis state machine of harness.machines, bounded by
+    --machine-examples/--machine-steps) and 'concurrency' (worker processes racing one
+    store, judged for lost updates and stale reads). --shard and --budget split and
+    bound them like scenario configurations.
+
     \b
     Exit status: 0 passed; 1 a violation (or, with --mutants, a bug not caught);
     2 usage error; 3 no violation, but --budget left configurations unrun.
-    Writes OUT/junit.xml (one test case per scenario x variant x layout x backend),
-    OUT/gate-summary.md (also appended to $GITHUB_STEP_SUMMARY when set), OUT/gate.json
-    and one replay file per distinct violation under OUT/replays/<backend>/.
+    Writes OUT/junit.xml (one test case per scenario x variant x layout x backend, and
+    per check x layout), OUT/gate-summary.md (also appended to $GITHUB_STEP_SUMMARY when
+    set), OUT/gate.json and one replay file per distinct violation under
+    OUT/replays/<backend>/ (a machine failure gives its shrunk example and the
+    @reproduce_failure blob instead).
     """
     given = [
         n
@@ -221,13 +276,21 @@ def gate_command(
             "shard": part,
             "budget": budget,
             "allow_partial": allow_partial,
+            "checks": CheckOptions(
+                machines=not no_machines,
+                machine_examples=machine_examples,
+                machine_steps=machine_steps,
+                concurrency=not no_concurrency,
+                concurrency_rounds=concurrency_rounds,
+            ),
         }
         replays = os.path.join(out, "replays")
         if mutants_ref:
             sys.exit(_gate_mutants(mutants_ref, mutant_scope, names, gate_kwargs, out, console))
 
         def report(done: int, total: int, config: Configuration) -> None:
-            console.print(f"[{done}/{total}] {config.id}", highlight=False)
+            # markup=False: a configuration id ends in "[...]", which rich reads as a tag.
+            console.print(f"[{done}/{total}] {config.id}", highlight=False, markup=False)
 
         result = run_gate(
             store,

@@ -18,6 +18,9 @@ DEFAULT_DIR = Path("reports") / "latest"
 #: fault points per family and configuration in a quick report: every scenario and
 #: configuration still runs, with a seeded sample where a family has more points
 QUICK_MAX_POINTS = 25
+#: the same under macOS and Windows file-name rules (harness/foreignfs.py): those runs
+#: are about names, which the fault-free baseline and a few crash points already reach
+QUICK_FOREIGN_MAX_POINTS = 8
 
 
 def _explore_step(
@@ -26,6 +29,8 @@ def _explore_step(
     replays: str,
     backend: str,
     max_points: int,
+    foreign_max_points: int,
+    fs_semantics: tuple[str, ...],
     full: bool,
     jobs: int,
     quiet: bool,
@@ -33,13 +38,18 @@ def _explore_step(
     from ._cli_explore import PROFILES, print_violation_overview, run_exploration
     from ._explorer import BACKENDS, ExploreOptions
 
+    def bound(points: int) -> str:
+        return f"at most {points} fault points per family" if points else "every fault point"
+
     if not quiet:
+        foreign = [fs for fs in fs_semantics if fs != "linux"]
         click.echo(
             f"exploring every scenario on {', '.join(PROFILES)} ({backend} backend, "
+            f"{bound(max_points)})"
             + (
-                f"at most {max_points} fault points per family)"
-                if max_points
-                else "every fault point)"
+                f", and under {'/'.join(foreign)} file-name rules ({bound(foreign_max_points)})"
+                if foreign
+                else ""
             ),
             err=True,
         )
@@ -49,6 +59,8 @@ def _explore_step(
         profiles=PROFILES,
         backends=BACKENDS if backend == "both" else (backend,),
         options=ExploreOptions(jobs=jobs, max_points=max_points, full=full),
+        foreign_options=ExploreOptions(jobs=jobs, max_points=foreign_max_points, full=full),
+        fs_semantics=fs_semantics,
         out=str(out),
         replays=replays,
         quiet=quiet,
@@ -96,6 +108,17 @@ def _explore_step(
     f"(default: {QUICK_MAX_POINTS}; with --full: 0, every one).",
 )
 @click.option(
+    "--fs-semantics",
+    "fs_semantics",
+    default="linux,macos,windows",
+    show_default=True,
+    callback=lambda _ctx, _param, value: _semantics_list(value),
+    help="Comma-separated file-name rules the explorer runs under (harness/foreignfs.py, "
+    "docs/foreign-fs.md); macos and windows get a promise table of their own, with at "
+    f"most {QUICK_FOREIGN_MAX_POINTS} fault points per family unless --full or "
+    "--max-points says otherwise.",
+)
+@click.option(
     "--jobs",
     "-j",
     type=click.IntRange(min=1),
@@ -119,6 +142,7 @@ def report_command(
     run_explore: bool,
     backend: str | None,
     max_points: int | None,
+    fs_semantics: tuple[str, ...],
     jobs: int,
     replays: str,
     quiet: bool,
@@ -129,8 +153,9 @@ def report_command(
     \b
     1. the crash explorer over every scenario on the seed and hardened profiles
        (quick: a seeded sample of fault points on real folders; --full: every point,
-       the 1,000-entry migrations, pyfakefs and real folders), writing
-       crash-summary.json and one replay file per distinct violation;
+       the 1,000-entry migrations, pyfakefs and real folders), under Linux, macOS and
+       Windows file-name rules (--fs-semantics), writing crash-summary.json and one
+       replay file per distinct violation;
     2. the contention benchmarks (quick grid; --full: the whole grid);
     3. the report: results.json, report.md (tables) and index.html (plots).
     --from-json renders benchmark results of an earlier run instead of running one (and
@@ -140,11 +165,16 @@ def report_command(
     full = bool(options.get("full"))
     # Re-rendering earlier results must not run (and overwrite) a new exploration.
     if run_explore and from_json is None:
+        points = (0 if full else QUICK_MAX_POINTS) if max_points is None else max_points
         _explore_step(
             out,
             replays=replays,
             backend=backend or ("both" if full else "real"),
-            max_points=(0 if full else QUICK_MAX_POINTS) if max_points is None else max_points,
+            max_points=points,
+            foreign_max_points=points
+            if full or max_points is not None
+            else QUICK_FOREIGN_MAX_POINTS,
+            fs_semantics=fs_semantics,
             full=full,
             jobs=jobs,
             quiet=quiet,
@@ -163,3 +193,16 @@ def report_command(
     click.echo(f"\nresults: {files.results}\nreport:  {files.markdown}\nhtml:    {files.html}")
     if files.crash_summary is not None:
         click.echo(f"crash summary: {files.crash_summary}")
+
+
+def _semantics_list(text: str) -> tuple[str, ...]:
+    from ._explorer import FS_SEMANTICS
+
+    chosen = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    unknown = [name for name in chosen if name not in FS_SEMANTICS]
+    if unknown or not chosen:
+        raise click.BadParameter(
+            f"{', '.join(unknown) or 'nothing'}: choose from {', '.join(FS_SEMANTICS)}",
+            param_hint="--fs-semantics",
+        )
+    return chosen

@@ -11,6 +11,11 @@ traces name paths relative to the run's root, so the same scenario, parameters a
 give a byte-identical trace on pyfakefs and on a real folder alike.
 
 Runs are independent, so they are spread over worker processes (``jobs``; ``fork``).
+
+A run's file-system semantics (``RunSpec.semantics``: ``linux``, ``macos``, ``windows``)
+wraps the backend in ``harness.foreignfs``'s layers: the name rules inside the fault
+filesystem, the name spelling outside it, so traces and snapshots name files as they are
+on disk.
 """
 
 from __future__ import annotations
@@ -44,9 +49,11 @@ from ._scenario import CheckContext, Scenario, Variant, Workload
 from ._target import REFERENCE, StoreTarget, resolve_target
 from ._workload import canonical
 from .faultfs import FaultFileSystem, FaultPlan, Operation, SimulatedCrash
+from .foreignfs import FS_SEMANTICS, NameRules, semantics, spelling_layer
 
 __all__ = [
     "BACKENDS",
+    "FS_SEMANTICS",
     "ExploreOptions",
     "RunResult",
     "RunSpec",
@@ -75,6 +82,8 @@ class RunSpec:
     seed: int = 0
     #: the store implementation under test (a registered name or ``module:attr``)
     target: str = REFERENCE.name
+    #: file-name rules of the emulated OS (``harness.foreignfs``)
+    semantics: str = "linux"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -88,6 +97,7 @@ class RunSpec:
             "power": None if self.power is None else self.power.to_json(),
             "seed": self.seed,
             "target": self.target,
+            "fs_semantics": self.semantics,
         }
 
     @classmethod
@@ -104,11 +114,13 @@ class RunSpec:
             power=None if power is None else PowerLossChoice.from_json(power),
             seed=int(raw.get("seed", 0)),
             target=str(raw.get("target", REFERENCE.name)),
+            semantics=str(raw.get("fs_semantics", "linux")),
         )
 
     def describe(self) -> str:
         power = f", power loss: {self.power.label}" if self.power else ""
-        return f"{self.plan.describe()}{power}"
+        where = f", {self.semantics} file names" if self.semantics != "linux" else ""
+        return f"{self.plan.describe()}{power}{where}"
 
 
 @dataclass(frozen=True)
@@ -214,10 +226,21 @@ def _snapshot(fs: FileSystem, root: str) -> dict[str, bytes]:
     return files
 
 
+def _seams(
+    spec: RunSpec, root: str, plan: FaultPlan | None = None, *, track: bool = False
+) -> tuple[FaultFileSystem, FileSystem]:
+    """The fault filesystem of a run and the seam to hand the store (foreignfs header:
+    rules inside the fault layer, spelling outside it, looking at the disk untraced)."""
+    disk = OsFileSystem()
+    rules = semantics(spec.semantics)
+    faults = FaultFileSystem(NameRules(disk, root, rules), root, plan, track_durability=track)
+    return faults, spelling_layer(spec.semantics, faults, root, probe=disk)
+
+
 def _run_in_root(scenario: Scenario, spec: RunSpec, root: str) -> RunResult:
     # Setup and recovery go through a fault-free wrapper only so that their syncs are
     # skipped too (faultfs header: no simulated fault here can lose the page cache).
-    plain: FileSystem = FaultFileSystem(OsFileSystem(), root)
+    _plain_faults, plain = _seams(spec, root)
     variant = scenario.variant(spec.variant)
     workload = scenario.build(variant.params, spec.profile)
     store_dir = os.path.join(root, STORE_FOLDER)
@@ -230,8 +253,7 @@ def _run_in_root(scenario: Scenario, spec: RunSpec, root: str) -> RunResult:
     except Exception as exc:  # a store that cannot even write the setup is reported
         return _failed_setup(spec, exc)
 
-    track = spec.power is not None
-    ffs = FaultFileSystem(OsFileSystem(), root, spec.plan, track_durability=track)
+    ffs, store_fs = _seams(spec, root, spec.plan, track=spec.power is not None)
     runtime = deterministic_runtime(SEED_CLOCK_MS + spec.seed, token_prefix="")
     outcomes: list[Outcome] = []
     results: list[Any] = []
@@ -240,7 +262,7 @@ def _run_in_root(scenario: Scenario, spec: RunSpec, root: str) -> RunResult:
     store: Any = None
     try:
         store = target.open(
-            store_path, spec.layout, spec.profile, ffs, runtime=runtime, cache=SessionCache()
+            store_path, spec.layout, spec.profile, store_fs, runtime=runtime, cache=SessionCache()
         )
     except SimulatedCrash:
         crashed = True
@@ -253,7 +275,7 @@ def _run_in_root(scenario: Scenario, spec: RunSpec, root: str) -> RunResult:
             continue
         try:
             results[-1] = step.run(
-                store, lambda: _migrate(target, store_path, spec.profile, ffs, runtime)
+                store, lambda: _migrate(target, store_path, spec.profile, store_fs, runtime)
             )
         except SimulatedCrash:
             crashed = True
@@ -351,7 +373,8 @@ def _recover_and_check(
         initial, workload.steps, outcomes, recover_migrates=spec.layout == "auto"
     )
     runtime = deterministic_runtime(SEED_CLOCK_MS + RECOVERY_DELAY_MS, token_prefix="r")
-    refusals: tuple[type[BaseException], ...] = (OSError, *target.refusals)
+    # Any exception counts here, not only refusals: a store that cannot recover because
+    # it raises something else (a ValueError for a key with NUL) is just as unloadable.
     try:
         if spec.layout == "auto":
             _migrate(target, store_path, spec.profile, plain, runtime)
@@ -359,7 +382,7 @@ def _recover_and_check(
             store_path, spec.layout, spec.profile, plain, runtime=runtime, cache=SessionCache()
         )
         found = store.load(skip_cache=True)
-    except refusals as exc:
+    except Exception as exc:
         return [Violation("unloadable", f"recovery failed: {_describe_error(exc)}")], None, expected
 
     violations = classify(found, expected, history, uncertain)
@@ -371,7 +394,7 @@ def _recover_and_check(
         reloaded = store.load(skip_cache=True)
         if reloaded.get(probe_key, {}).get("sessionId") != "probe":
             violations.append(Violation("unwritable", "a write after recovery did not stick"))
-    except refusals as exc:
+    except Exception as exc:
         violations.append(Violation("unwritable", f"write after recovery: {_describe_error(exc)}"))
     finally:
         store.close()
@@ -402,6 +425,9 @@ def _recover_and_check(
                 workload=workload,
                 layout=spec.layout,
                 profile=spec.profile,
+                outcomes=tuple(outcomes),
+                faulted=spec.plan != FaultPlan() or spec.power is not None,
+                semantics=spec.semantics,
             )
         )
     return violations, found, expected
@@ -597,6 +623,15 @@ class ExploreResult:
     def violating(self) -> list[RunResult]:
         return [r for r in self.results if r.violations]
 
+    @classmethod
+    def merge(cls, parts: Sequence[ExploreResult]) -> ExploreResult:
+        """The results of several explorations, in order, as one."""
+        return cls(
+            [r for p in parts for r in p.results],
+            [b for p in parts for b in p.baselines],
+            [v for p in parts for v in p.order_violations],
+        )
+
 
 def explore(
     scenarios: Sequence[Scenario],
@@ -607,20 +642,34 @@ def explore(
     options: ExploreOptions | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     target: str | StoreTarget = REFERENCE,
+    fs_semantics: Sequence[str] = ("linux",),
 ) -> ExploreResult:
-    """Explore every scenario x variant x layout x profile x backend of one target."""
+    """Explore every scenario x variant x layout x profile x backend x file-system
+    semantics (``harness.foreignfs``) of one target."""
     opts = options or ExploreOptions()
     store = resolve_target(target)
+    for name in fs_semantics:
+        semantics(name)  # an unknown name fails here, before any run
     for scenario in scenarios:
         _SCENARIOS[scenario.name] = scenario
     bases = [
-        RunSpec(s.name, v.name, layout, profile, backend, seed=opts.seed, target=store.name)
+        RunSpec(
+            s.name,
+            v.name,
+            layout,
+            profile,
+            backend,
+            seed=opts.seed,
+            target=store.name,
+            semantics=fs,
+        )
         for s in scenarios
         for v, layout in s.configurations()
         if (layouts is None or layout in layouts) and store.supports(layout)
         if opts.full or not v.heavy
         for profile in profiles
         for backend in backends
+        for fs in fs_semantics
     ]
     baselines = _run_all([[b] for b in bases], opts, progress, "baselines")
     specs: list[RunSpec] = []
@@ -664,6 +713,10 @@ def _run_all(
     return out
 
 
+def _config(spec: RunSpec) -> tuple[str, str, str, str]:
+    return spec.layout, spec.profile, spec.backend, spec.semantics
+
+
 def _order_checks(
     scenarios: Sequence[Scenario], baselines: list[RunResult]
 ) -> list[tuple[RunResult, Violation]]:
@@ -674,11 +727,9 @@ def _order_checks(
             members = [
                 b for b in baselines if b.spec.scenario == scenario.name and b.spec.variant in group
             ]
-            configs = Counter((b.spec.layout, b.spec.profile, b.spec.backend) for b in members)
+            configs = Counter(_config(b.spec) for b in members)
             for config in configs:
-                runs = [
-                    b for b in members if (b.spec.layout, b.spec.profile, b.spec.backend) == config
-                ]
+                runs = [b for b in members if _config(b.spec) == config]
                 states = {canonical(r.found or {}) for r in runs}
                 if len(states) > 1:
                     found.append(

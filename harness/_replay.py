@@ -1,11 +1,15 @@
 """Replay files: one JSON per distinct violation, enough to re-run it exactly.
 
-A replay file records the scenario, variant, layout, profile, backend, seed, fault plan
-and power-loss choice (that is, a :class:`RunSpec`), plus what the run saw: the trace,
-the outcome of each call, the files on disk after the fault, the expected states and the
-state found. ``store-harness replay FILE`` re-runs the spec -- the run is deterministic,
-so the trace must come out identical -- and prints the trace up to the fault, the files
-after it and the oracle's diff.
+A replay file records the scenario, variant, layout, profile, backend, seed, fault plan,
+power-loss choice and file-system semantics (that is, a :class:`RunSpec`), plus what the
+run saw: the trace, the outcome of each call, the files on disk after the fault, the
+expected states and the state found. ``store-harness replay FILE`` re-runs the spec --
+the run is deterministic, so the trace must come out identical -- and prints the trace up
+to the fault, the files after it and the oracle's diff.
+
+A target that exists only in memory (a mutant, ``mutant:<name>``) is re-created in a
+fresh process from ``target_source``: the module that defines it and the folder it was
+imported from (``harness._target_source``); :func:`replay_target` does that.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from typing import Any
 from ._errors import UsageError
 from ._explorer import RunResult, RunSpec
 from ._oracle import Violation
+from ._target import StoreTarget
+from ._target_source import TargetSource, load_target
 from ._workload import canonical
 
 __all__ = [
@@ -27,7 +33,9 @@ __all__ = [
     "ReplayFile",
     "distinct_violations",
     "load_replay",
+    "read_replay_json",
     "replay_id",
+    "replay_target",
     "write_replay",
     "write_replays",
 ]
@@ -41,11 +49,18 @@ class ReplayFile:
     violation: Violation
     raw: Mapping[str, Any]
 
+    @property
+    def source(self) -> TargetSource | None:
+        raw = self.raw.get("target_source")
+        return TargetSource.from_json(raw) if isinstance(raw, Mapping) else None
+
 
 def replay_id(result: RunResult, violation: Violation) -> str:
     spec = result.spec
+    # Linux file names add nothing, so ids from before foreign semantics stay the same.
+    fs = [] if spec.semantics == "linux" else [spec.semantics]
     text = "--".join(
-        [spec.scenario, spec.variant, spec.layout, spec.profile, spec.family, violation.kind]
+        [spec.scenario, spec.variant, spec.layout, spec.profile, *fs, spec.family, violation.kind]
     )
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
 
@@ -75,12 +90,17 @@ def _diff(found: Mapping[str, Any] | None, expected: Iterable[Mapping[str, Any]]
 
 
 def to_json(
-    result: RunResult, violation: Violation, *, command: str | None = None
+    result: RunResult,
+    violation: Violation,
+    *,
+    command: str | None = None,
+    source: TargetSource | None = None,
 ) -> dict[str, Any]:
     return {
         "format": REPLAY_FORMAT,
         "id": replay_id(result, violation),
         "spec": result.spec.to_json(),
+        "target_source": None if source is None else source.to_json(),
         "violation": violation.to_json(),
         "all_violations": [v.to_json() for v in result.violations],
         "fault": result.spec.describe(),
@@ -95,11 +115,14 @@ def to_json(
     }
 
 
-def write_replay(directory: str, result: RunResult, violation: Violation) -> str:
-    """Write one replay file; returns its path."""
+def write_replay(
+    directory: str, result: RunResult, violation: Violation, *, source: TargetSource | None = None
+) -> str:
+    """Write one replay file; returns its path. ``source``: how a fresh process builds
+    the run's target again, when its name alone does not say."""
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, replay_id(result, violation) + ".json")
-    body = to_json(result, violation, command=f"store-harness replay {path}")
+    body = to_json(result, violation, command=f"store-harness replay {path}", source=source)
     tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as handle:
         json.dump(body, handle, indent=2, ensure_ascii=False, sort_keys=False)
@@ -117,19 +140,31 @@ def distinct_violations(results: Iterable[RunResult]) -> list[tuple[RunResult, V
     return list(seen.values())
 
 
-def write_replays(directory: str, results: Iterable[RunResult]) -> list[str]:
-    return [write_replay(directory, r, v) for r, v in distinct_violations(results)]
+def write_replays(
+    directory: str, results: Iterable[RunResult], *, source: TargetSource | None = None
+) -> list[str]:
+    return [write_replay(directory, r, v, source=source) for r, v in distinct_violations(results)]
 
 
-def load_replay(path: str) -> ReplayFile:
+def read_replay_json(path: str) -> dict[str, Any]:
+    """The JSON object of a replay file of any format (scenario or machine)."""
     try:
         with open(path, encoding="utf-8") as handle:
             raw = json.load(handle)
     except FileNotFoundError:
         raise UsageError(f"no replay file at {path}") from None
-    except ValueError as exc:
+    except (OSError, ValueError) as exc:
         raise UsageError(f"{path} is not a replay file (not JSON: {exc})") from None
-    if not isinstance(raw, dict) or raw.get("format") != REPLAY_FORMAT:
+    if not isinstance(raw, dict):
+        raise UsageError(f"{path} is not a replay file (not a JSON object)")
+    return raw
+
+
+def load_replay(path: str, raw: Mapping[str, Any] | None = None) -> ReplayFile:
+    """The scenario replay file at ``path`` (``raw``: its JSON, when already read)."""
+    if raw is None:
+        raw = read_replay_json(path)
+    if raw.get("format") != REPLAY_FORMAT:
         raise UsageError(f"{path} is not a replay file (format is not {REPLAY_FORMAT})")
     violation = raw["violation"]
     return ReplayFile(
@@ -137,3 +172,13 @@ def load_replay(path: str) -> ReplayFile:
         violation=Violation(violation["kind"], violation["detail"], violation.get("key")),
         raw=raw,
     )
+
+
+def replay_target(name: str, source: TargetSource | None, module: str | None = None) -> StoreTarget:
+    """Make the target ``name`` of a replay file exist in this process, importing what
+    defines it: ``module`` when given (``--target-source``), else the file's ``source``."""
+    hint = (
+        "pass --target-source MODULE naming the module that defines it (for the "
+        "seeded-bug catalog, from the project folder: --target-source tests.mutants)"
+    )
+    return load_target(name, source if module is None else TargetSource(module), hint=hint)

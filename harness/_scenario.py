@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._oracle import Violation
+from ._oracle import Outcome, Violation
 from ._workload import Step
 
 __all__ = [
@@ -82,6 +82,12 @@ class CheckContext:
     workload: Workload
     layout: str
     profile: str
+    #: what became of each call of the workload
+    outcomes: tuple[Outcome, ...] = ()
+    #: whether the run had a fault plan or a power loss (a baseline run has neither)
+    faulted: bool = True
+    #: the emulated file-name rules of the run (``harness.foreignfs``)
+    semantics: str = "linux"
 
 
 @dataclass(frozen=True)

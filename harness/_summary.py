@@ -52,6 +52,7 @@ PROMISES: tuple[Promise, ...] = (
     Promise("the store loads and writes after any fault", frozenset({"unloadable", "unwritable"})),
     Promise("no temp or lock file is left for good", frozenset({"leftover-temp", "leftover-lock"})),
     Promise("case-variant ties do not depend on input order", frozenset({"order-dependent"})),
+    Promise("every valid key is stored without a fault", frozenset({"baseline"})),
     Promise("acknowledged writes survive power loss", _DATA_LOSS, frozenset({"power-loss"})),
 )
 
@@ -98,24 +99,25 @@ def summarize(
     result: ExploreResult, *, layouts_profiles: Sequence[tuple[str, str]] | None = None
 ) -> Summary:
     summary = Summary(total_runs=len(result.results))
-    groups: dict[tuple[str, str, str, str], list[RunResult]] = {}
+    # Rows and promise columns are per file-system semantics too (harness.foreignfs).
+    groups: dict[tuple[str, str, str, str, str], list[RunResult]] = {}
     for run in result.results:
         spec = run.spec
-        groups.setdefault((spec.scenario, spec.layout, spec.profile, spec.backend), []).append(run)
-    extra: dict[tuple[str, str, str, str], list[Violation]] = {}
+        key = (spec.scenario, spec.layout, spec.profile, spec.backend, spec.semantics)
+        groups.setdefault(key, []).append(run)
+    extra: dict[tuple[str, str, str, str, str], list[Violation]] = {}
     for run, violation in result.order_violations:
         spec = run.spec
-        extra.setdefault((spec.scenario, spec.layout, spec.profile, spec.backend), []).append(
-            violation
-        )
-    for (scenario, layout, profile, backend), runs in sorted(groups.items()):
+        key = (spec.scenario, spec.layout, spec.profile, spec.backend, spec.semantics)
+        extra.setdefault(key, []).append(violation)
+    for (scenario, layout, profile, backend, fs), runs in sorted(groups.items()):
         kinds: Counter[str] = Counter()
         violating = 0
         for run in runs:
             if run.violations:
                 violating += 1
             kinds.update(v.kind for v in run.violations)
-        for violation in extra.get((scenario, layout, profile, backend), []):
+        for violation in extra.get((scenario, layout, profile, backend, fs), []):
             violating += 1
             kinds[violation.kind] += 1
         summary.violating_runs += violating
@@ -125,22 +127,24 @@ def summarize(
                 "layout": layout,
                 "profile": profile,
                 "backend": backend,
+                "fs_semantics": fs,
                 "fault_points": len(runs),
                 "violations": violating,
                 "kinds": dict(sorted(kinds.items())),
             }
         )
+    every_fs = sorted({r.spec.semantics for r in result.results}) or ["linux"]
     configs = sorted(
-        {(r.spec.layout, r.spec.profile) for r in result.results}
+        {(r.spec.layout, r.spec.profile, r.spec.semantics) for r in result.results}
         if layouts_profiles is None
-        else set(layouts_profiles)
+        else {(layout, profile, fs) for layout, profile in layouts_profiles for fs in every_fs}
     )
     for promise in PROMISES:
-        for layout, profile in configs:
+        for layout, profile, fs in configs:
             judged = [
                 r
                 for r in result.results
-                if (r.spec.layout, r.spec.profile) == (layout, profile)
+                if (r.spec.layout, r.spec.profile, r.spec.semantics) == (layout, profile, fs)
                 and _judged(promise, r.spec.family)
             ]
             if not judged:
@@ -150,10 +154,16 @@ def summarize(
                 broken |= any(
                     v.kind in promise.kinds
                     for r, v in result.order_violations
-                    if (r.spec.layout, r.spec.profile) == (layout, profile)
+                    if (r.spec.layout, r.spec.profile, r.spec.semantics) == (layout, profile, fs)
                 )
                 kept = not broken
             summary.promises.append(
-                {"promise": promise.name, "layout": layout, "profile": profile, "kept": kept}
+                {
+                    "promise": promise.name,
+                    "layout": layout,
+                    "profile": profile,
+                    "fs_semantics": fs,
+                    "kept": kept,
+                }
             )
     return summary

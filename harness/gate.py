@@ -1,12 +1,21 @@
 """The CI gate: every scenario against one store, one verdict, and what CI reads.
 
 :func:`run_gate` explores each *configuration* (a scenario, a variant group, a layout, a
-backend) of the catalog against a store and returns a :class:`GateResult`. Its promises:
+backend) of the catalog against a store, then runs the gate's own checks -- ``machine``
+(the Hypothesis state machine of :mod:`harness.machines`, bounded, one configuration per
+layout) and ``concurrency`` (worker processes racing one store, judged by
+:func:`harness.concurrency.check_history`, one per layout) -- and returns a
+:class:`GateResult`. Checks are named and selected like scenarios (``all`` includes them,
+``-s machine`` runs only them). Its promises:
 
-* **Deterministic.** The configurations come in catalog order, every exploration is
-  seeded, so the same store, options and seed give the same cases, runs and violations.
+* **Deterministic.** The configurations come in catalog order, checks last, every
+  exploration and machine is seeded, so the same store, options and seed give the same
+  cases, runs and violations. (The concurrency check is the one exception: it races real
+  processes, so what it sees depends on timing; it is sound -- a linearizable store
+  never fails it -- but a clean run proves only that no race was seen.)
 * **Shards partition.** ``Shard(i, n)`` keeps every n-th configuration, starting at the
-  i-th; the n shards of one run are disjoint and together are exactly the whole run.
+  i-th, checks included; the n shards of one run are disjoint and together are exactly
+  the whole run.
 * **Bounded.** ``budget`` seconds: no new configuration starts once they are spent; the
   ones left are reported as skipped, and a run with skipped cases does not pass unless
   ``allow_partial``.
@@ -23,9 +32,11 @@ This module is a front door in DESIGN.md's sense: it may load the scenario catal
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import re
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -35,16 +46,24 @@ from typing import Any, Literal, Protocol
 
 from ._errors import UsageError
 from ._explorer import ExploreOptions, ExploreResult, RunResult, explore
+from ._gate_concurrency import run_target_concurrency
+from ._gate_machine import MachineRun, run_target_machine
+from ._machine_replay import MachineReplay, write_machine_replay
 from ._oracle import VIOLATION_KINDS, Violation
 from ._replay import write_replays
 from ._scenario import Scenario
 from ._target import StoreTarget, resolve_target
+from ._target_source import source_of
 
 __all__ = [
+    "CHECKS",
+    "CONCURRENCY_CHECK",
     "GATE_LAYOUTS",
     "KILL_BACKEND",
+    "MACHINE_CHECK",
     "PROMISE_PROFILES",
     "CaseResult",
+    "CheckOptions",
     "Configuration",
     "GateResult",
     "MutantLike",
@@ -56,11 +75,15 @@ __all__ = [
     "markdown_summary",
     "mutation_score",
     "mutation_score_json",
+    "plan_checks",
     "plan_gate",
+    "plan_run",
     "promise_profile",
+    "run_case",
     "run_configuration",
     "run_gate",
     "run_mutants",
+    "select_checks",
     "select_scenarios",
     "write_gate_reports",
     "write_mutation_score",
@@ -72,6 +95,40 @@ GATE_LAYOUTS = ("legacy", "directory", "auto")
 #: (``harness.realkill``), which is the real version of the ``crash`` family only.
 KILL_BACKEND = "kill"
 DEFAULT_MAX_POINTS = 25
+#: The gate's own checks, beside the scenario catalog (selected by name like scenarios).
+MACHINE_CHECK = "machine"
+CONCURRENCY_CHECK = "concurrency"
+CHECKS = (MACHINE_CHECK, CONCURRENCY_CHECK)
+#: Where each check runs: always on real temp folders (the machine's crashes are in
+#: process, the concurrency check needs real processes and a real lock).
+CHECK_BACKEND = "real"
+CHECK_LAYOUTS = {
+    MACHINE_CHECK: ("legacy", "directory", "auto"),
+    CONCURRENCY_CHECK: ("legacy", "directory"),
+}
+CHECK_VARIANT = {MACHINE_CHECK: "stateful", CONCURRENCY_CHECK: "processes"}
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """Bounds of the gate's own checks (a fast default: seconds per layout)."""
+
+    #: run the state machine at all
+    machines: bool = True
+    #: Hypothesis examples per layout, and steps (rule calls) per example
+    machine_examples: int = 20
+    machine_steps: int = 25
+    #: run the concurrency check at all
+    concurrency: bool = True
+    #: calls per worker process
+    concurrency_rounds: int = 12
+
+    def __post_init__(self) -> None:
+        if self.machine_examples < 1 or self.machine_steps < 1 or self.concurrency_rounds < 1:
+            raise UsageError("machine examples, machine steps and concurrency rounds must be >= 1")
+
+    def enabled(self, check: str) -> bool:
+        return self.machines if check == MACHINE_CHECK else self.concurrency
 
 
 # --- promises --------------------------------------------------------------------------------
@@ -254,6 +311,68 @@ def plan_gate(
     return claimed, unclaimed
 
 
+def plan_checks(
+    checks: Sequence[str],
+    *,
+    target: StoreTarget,
+    layouts: Sequence[str] | None = None,
+    options: CheckOptions | None = None,
+    in_process: bool = True,
+) -> tuple[list[Configuration], list[Configuration]]:
+    """The configurations of the gate's own checks: (to run, cannot run).
+
+    Each check runs once per layout the store supports, on real temp folders. A store
+    that lives in another process (``--store-cmd``) cannot be driven by either: those
+    configurations are returned as cannot-run; a check switched off is left out.
+    """
+    opts = options or CheckOptions()
+    run: list[Configuration] = []
+    cannot: list[Configuration] = []
+    for check in CHECKS:
+        if check not in checks or not opts.enabled(check):
+            continue
+        for layout in CHECK_LAYOUTS[check]:
+            if layouts is not None and layout not in layouts:
+                continue
+            config = Configuration(check, (CHECK_VARIANT[check],), layout, CHECK_BACKEND)
+            if not in_process:
+                cannot.append(config)
+            elif target.supports(layout):
+                run.append(config)
+    return run, cannot
+
+
+def plan_run(
+    names: Sequence[str | Scenario],
+    *,
+    target: StoreTarget,
+    layouts: Sequence[str] | None = None,
+    backends: Sequence[str] = ("real",),
+    promises: PromiseProfile,
+    full: bool = False,
+    checks: CheckOptions | None = None,
+    in_process: bool = True,
+) -> tuple[list[Configuration], list[Configuration]]:
+    """The whole plan of a gate run over ``names`` (scenario names or globs, check names,
+    ``all``): (claimed, not claimed), scenarios in catalog order, then the checks."""
+    claimed, unclaimed = plan_gate(
+        select_scenarios(names),
+        target=target,
+        layouts=layouts,
+        backends=backends,
+        promises=promises,
+        full=full,
+    )
+    runnable, not_runnable = plan_checks(
+        select_checks(names),
+        target=target,
+        layouts=layouts,
+        options=checks,
+        in_process=in_process,
+    )
+    return claimed + runnable, unclaimed + not_runnable
+
+
 # --- one configuration -----------------------------------------------------------------------
 Status = Literal["passed", "failed", "skipped"]
 
@@ -277,6 +396,10 @@ class CaseResult:
     seconds: float = 0.0
     #: why it was skipped, or the error that stopped it
     reason: str = ""
+    #: a machine failure: the shrunk example, as Hypothesis prints it
+    example: tuple[str, ...] = ()
+    #: a machine failure: how to re-run it (the ``@reproduce_failure`` blob)
+    reproduce: str = ""
 
     def failure_text(self) -> str:
         lines = [
@@ -286,6 +409,11 @@ class CaseResult:
         if self.reason:
             lines.append(self.reason)
         lines += [f"  {d}" for d in self.details]
+        if self.example:
+            lines.append("shrunk example (Hypothesis):")
+            lines += [f"  {line}" for line in self.example]
+        if self.reproduce:
+            lines.append(f"reproduce: {self.reproduce}")
         if self.replays:
             lines.append("replay files (store-harness replay FILE):")
             lines += [f"  {p}" for p in self.replays]
@@ -303,6 +431,8 @@ class CaseResult:
             "replays": list(self.replays),
             "seconds": round(self.seconds, 3),
             "reason": self.reason,
+            "example": list(self.example),
+            "reproduce": self.reproduce,
         }
 
 
@@ -383,7 +513,10 @@ def run_configuration(
     replays: list[str] = []
     if failing and replays_dir is not None:
         # Replay names carry no backend; one folder per backend keeps both.
-        replays = write_replays(os.path.join(replays_dir, config.backend), failing)
+        name = target.name if isinstance(target, StoreTarget) else target
+        replays = write_replays(
+            os.path.join(replays_dir, config.backend), failing, source=source_of(name)
+        )
     return CaseResult(
         config,
         "failed" if failing else "passed",
@@ -421,6 +554,183 @@ def _explore_killed(
     )
 
 
+def run_case(
+    config: Configuration,
+    *,
+    target: str | StoreTarget,
+    profile: str,
+    options: ExploreOptions,
+    promises: PromiseProfile,
+    checks: CheckOptions | None = None,
+    replays_dir: str | None = None,
+    store_cmd: str | None = None,
+    scenario: Scenario | None = None,
+) -> CaseResult:
+    """Run one configuration of a gate plan: one of the gate's checks, or a scenario's
+    (``scenario``, else the catalog's scenario of that name)."""
+    if config.scenario == MACHINE_CHECK:
+        return run_machine_check(
+            config,
+            target=target,
+            profile=profile,
+            seed=options.seed,
+            checks=checks,
+            promises=promises,
+            replays_dir=replays_dir,
+        )
+    if config.scenario == CONCURRENCY_CHECK:
+        return run_concurrency_check(
+            config, target=target, profile=profile, checks=checks, promises=promises
+        )
+    if scenario is None:
+        import scenarios as catalog
+
+        scenario = catalog.get(config.scenario)
+    return run_configuration(
+        scenario,
+        config,
+        target=target,
+        profile=profile,
+        options=options,
+        promises=promises,
+        replays_dir=replays_dir,
+        store_cmd=store_cmd,
+    )
+
+
+def _judged(
+    config: Configuration,
+    found: Mapping[str, int],
+    promises: PromiseProfile,
+    *,
+    runs: int,
+    started: float,
+    **fields: Any,
+) -> CaseResult:
+    counted = {k: n for k, n in found.items() if k not in promises.waived_kinds}
+    waived = {k: n for k, n in found.items() if k in promises.waived_kinds}
+    return CaseResult(
+        config,
+        "failed" if counted else "passed",
+        runs=runs,
+        kinds=dict(sorted(counted.items())),
+        waived=dict(sorted(waived.items())),
+        violating_runs=1 if counted else 0,
+        seconds=time.monotonic() - started,
+        **fields,
+    )
+
+
+def run_machine_check(
+    config: Configuration,
+    *,
+    target: str | StoreTarget,
+    profile: str,
+    seed: int,
+    promises: PromiseProfile,
+    checks: CheckOptions | None = None,
+    replays_dir: str | None = None,
+) -> CaseResult:
+    """The state machine against one layout: a failure is one shrunk example, written as
+    a machine replay file (``harness._machine_replay``) under ``replays_dir/real/``.
+
+    Hypothesis stops at the first failure, so a failure of a waived kind ends the run
+    with the rest of the examples unexplored; the case says so.
+    """
+    opts = checks or CheckOptions()
+    started = time.monotonic()
+    store = resolve_target(target)
+    run = run_target_machine(
+        store,
+        config.layout,
+        profile,
+        examples=opts.machine_examples,
+        steps=opts.machine_steps,
+        seed_value=seed,
+    )
+    bound = f"{run.examples} examples x {run.steps} steps, seed {run.seed}"
+    if run.passed:
+        return _judged(config, {}, promises, runs=run.examples, started=started, reason=bound)
+    reason = bound
+    if run.kind in promises.waived_kinds:
+        reason += f"; stopped at a waived {run.kind}: later examples did not run"
+    replays: tuple[str, ...] = ()
+    if replays_dir is not None:
+        replay = MachineReplay(store.name, config.layout, profile, run, source_of(store.name))
+        replays = (write_machine_replay(os.path.join(replays_dir, CHECK_BACKEND), replay),)
+    return _judged(
+        config,
+        {run.kind: 1},
+        promises,
+        runs=run.examples,
+        started=started,
+        reason=reason,
+        details=tuple(_machine_details(run)),
+        example=run.example,
+        replays=replays,
+        reproduce=f"store-harness replay {replays[0]}"
+        if replays
+        else _gate_command(store.name, config.layout, profile, run),
+    )
+
+
+def _machine_details(run: MachineRun, limit: int = 40) -> list[str]:
+    lines = run.message.splitlines()
+    if len(lines) > limit:
+        lines = [*lines[: limit - 1], f"... ({len(lines) - limit + 1} more lines)"]
+    return lines
+
+
+def _gate_command(store: str, layout: str, profile: str, run: MachineRun) -> str:
+    """The gate invocation that finds this failure again (the check is seeded)."""
+    return (
+        f"store-harness gate --store {store} -s {MACHINE_CHECK} --layout {layout} "
+        f"--profile {profile} --seed {run.seed} --machine-examples {run.examples} "
+        f"--machine-steps {run.steps}"
+    )
+
+
+def run_concurrency_check(
+    config: Configuration,
+    *,
+    target: str | StoreTarget,
+    profile: str,
+    promises: PromiseProfile,
+    checks: CheckOptions | None = None,
+) -> CaseResult:
+    """Worker processes race one store of one layout; the history is judged once."""
+    opts = checks or CheckOptions()
+    started = time.monotonic()
+    store = resolve_target(target)
+    with tempfile.TemporaryDirectory(prefix="gate-concurrency-") as folder:
+        try:
+            run = run_target_concurrency(
+                store, folder, config.layout, profile, rounds=opts.concurrency_rounds
+            )
+        except Exception as exc:  # a store that deadlocks or kills its workers
+            return _judged(
+                config,
+                {"unexpected-error": 1},
+                promises,
+                runs=1,
+                started=started,
+                reason=f"the concurrency check could not finish: {type(exc).__name__}: {exc}",
+            )
+    found: Counter[str] = Counter(v.kind for v in run.violations)
+    details = [f"[{v.severity}] {v.kind}: {v.detail}" for v in run.violations[:5]]
+    if len(run.violations) > 5:
+        details.append(f"... and {len(run.violations) - 5} more")
+    return _judged(
+        config,
+        found,
+        promises,
+        runs=1,
+        started=started,
+        reason=run.describe(),
+        details=tuple(details),
+    )
+
+
 def _details(failing: Sequence[RunResult], limit: int = 5) -> list[str]:
     seen: dict[str, str] = {}
     for run in failing:
@@ -453,6 +763,7 @@ class GateResult:
     budget: float | None = None
     seconds: float = 0.0
     options: ExploreOptions = field(default_factory=ExploreOptions)
+    checks: CheckOptions = field(default_factory=CheckOptions)
 
     @property
     def failed(self) -> tuple[CaseResult, ...]:
@@ -512,6 +823,13 @@ class GateResult:
             "seed": self.options.seed,
             "max_points": self.options.max_points,
             "full": self.options.full,
+            "checks": {
+                "machines": self.checks.machines,
+                "machine_examples": self.checks.machine_examples,
+                "machine_steps": self.checks.machine_steps,
+                "concurrency": self.checks.concurrency,
+                "concurrency_rounds": self.checks.concurrency_rounds,
+            },
             "runs": self.runs,
             "seconds": round(self.seconds, 3),
             "cases": [c.to_json() for c in self.cases],
@@ -519,12 +837,32 @@ class GateResult:
         }
 
 
+def select_checks(names: Sequence[str | Scenario]) -> list[str]:
+    """The gate's own checks that ``names`` select (``all`` selects every one)."""
+    return [
+        check
+        for check in CHECKS
+        if any(isinstance(n, str) and (n == "all" or fnmatch.fnmatchcase(check, n)) for n in names)
+    ]
+
+
 def select_scenarios(names: Sequence[str | Scenario]) -> list[Scenario]:
+    """The scenarios ``names`` select; a name that selects only a check is no error."""
     import scenarios as catalog
 
     chosen: list[Scenario] = []
     for item in names:
-        for scenario in [item] if isinstance(item, Scenario) else catalog.select([item]):
+        if isinstance(item, Scenario):
+            found = [item]
+        elif (
+            item != "all"
+            and select_checks([item])
+            and not any(fnmatch.fnmatchcase(n, item) for n in catalog.names())
+        ):
+            continue
+        else:
+            found = catalog.select([item])
+        for scenario in found:
             if scenario.name not in {s.name for s in chosen}:
                 chosen.append(scenario)
     return chosen
@@ -558,13 +896,15 @@ def run_gate(
     clock: Callable[[], float] = time.monotonic,
     progress: Callable[[int, int, Configuration], None] | None = None,
     store_cmd: str | None = None,
+    checks: CheckOptions | None = None,
 ) -> GateResult:
-    """Run every claimed configuration of ``scenarios`` (names or globs) against ``store``.
+    """Run every claimed configuration of ``scenarios`` (names or globs; ``machine`` and
+    ``concurrency`` name the gate's own checks, ``all`` is everything) against ``store``.
 
     ``profile`` is what the store is opened with (default ``hardened`` when the store
-    knows it); ``options`` default to a bounded run (``max_points=25``); replay files are
-    written under ``replays_dir/<backend>/`` when it is given. ``clock`` is only read to
-    enforce ``budget``.
+    knows it); ``options`` default to a bounded run (``max_points=25``), ``checks`` to
+    the checks' fast defaults; replay files are written under ``replays_dir/<backend>/``
+    when it is given. ``clock`` is only read to enforce ``budget``.
 
     ``store_cmd`` (with ``store=None``): a store behind the adapter protocol
     (``docs/adapter-protocol.md``), SIGKILLed for real at each operation its child
@@ -582,15 +922,18 @@ def run_gate(
     promised = promise_profile(promises)
     opts = options or ExploreOptions(max_points=DEFAULT_MAX_POINTS)
     part = shard or Shard()
+    check_opts = checks or CheckOptions()
     chosen = select_scenarios(scenarios)
     by_name = {s.name: s for s in chosen}
-    claimed, unclaimed = plan_gate(
-        chosen,
+    claimed, unclaimed = plan_run(
+        scenarios,
         target=target,
         layouts=layouts,
         backends=backends,
         promises=promised,
         full=opts.full,
+        checks=check_opts,
+        in_process=store_cmd is None,
     )
     mine = part.select(claimed)
     started = clock()
@@ -605,15 +948,16 @@ def run_gate(
             )
             continue
         cases.append(
-            run_configuration(
-                by_name[config.scenario],
+            run_case(
                 config,
                 target=target,
                 profile=chosen_profile,
                 options=opts,
                 promises=promised,
+                checks=check_opts,
                 replays_dir=replays_dir,
                 store_cmd=store_cmd,
+                scenario=by_name.get(config.scenario),
             )
         )
         if progress is not None:
@@ -629,6 +973,7 @@ def run_gate(
         budget=budget,
         seconds=clock() - started,
         options=opts,
+        checks=check_opts,
     )
 
 
@@ -705,7 +1050,8 @@ def markdown_summary(result: GateResult, *, max_rows: int = 50) -> str:
         "",
         f"store `{result.target}` · profile `{result.profile}` · promises "
         f"`{result.promises.name}` ({result.promises.description}) · shard {result.shard} · "
-        f"seed {result.options.seed} · max points {result.options.max_points or 'all'}",
+        f"seed {result.options.seed} · max points {result.options.max_points or 'all'}"
+        + _checks_text(result),
         "",
         "| configurations | passed | failed | skipped (budget) | not claimed | runs | time |",
         "|---:|---:|---:|---:|---:|---:|---:|",
@@ -723,6 +1069,8 @@ def markdown_summary(result: GateResult, *, max_rows: int = 50) -> str:
         ]
         for case in result.failed[:max_rows]:
             replay = f"`{case.replays[0]}`" if case.replays else "-"
+            if not case.replays and case.example:
+                replay = "shrunk example below"
             more = f" (+{len(case.replays) - 1})" if len(case.replays) > 1 else ""
             lines.append(
                 f"| {_md(case.configuration.scenario)} | {_md(case.configuration.name)} | "
@@ -739,6 +1087,7 @@ def markdown_summary(result: GateResult, *, max_rows: int = 50) -> str:
             if k in VIOLATION_KINDS
         ]
         lines += ["", "Re-run one failure: `store-harness replay <replay file>`."]
+        lines += _machine_failures(result.failed)
     waived: Counter[str] = Counter()
     for case in result.cases:
         waived.update(case.waived)
@@ -762,6 +1111,34 @@ def markdown_summary(result: GateResult, *, max_rows: int = 50) -> str:
             f"or the backend cannot inject them): {', '.join(names)}",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _checks_text(result: GateResult) -> str:
+    ran = {c.configuration.scenario for c in result.cases}
+    parts = []
+    if MACHINE_CHECK in ran:
+        checks = result.checks
+        parts.append(f"machines {checks.machine_examples} examples x {checks.machine_steps} steps")
+    if CONCURRENCY_CHECK in ran:
+        parts.append(f"concurrency {result.checks.concurrency_rounds} rounds")
+    return "".join(f" · {p}" for p in parts)
+
+
+def _machine_failures(failed: Sequence[CaseResult]) -> list[str]:
+    """Each failing machine: its first line, the shrunk example, how to reproduce it."""
+    lines: list[str] = []
+    for case in failed:
+        if case.configuration.scenario != MACHINE_CHECK:
+            continue
+        if not lines:
+            lines += ["", "### Machine failures (shrunk by Hypothesis)"]
+        first = case.details[0] if case.details else _kinds_text(case.kinds)
+        lines += ["", f"**{_md(case.configuration.id)}**: {_md(first)}", "", "```"]
+        lines += list(case.example) or ["(no example printed)"]
+        lines += ["```"]
+        if case.reproduce:
+            lines += ["", f"Reproduce: `{case.reproduce}`"]
+    return lines
 
 
 def write_gate_reports(

@@ -12,13 +12,18 @@ store with one realistic bug, built in one of three ways, from least to most inv
   original), active only while a store call runs, when the bug is in the store's logic.
 
 Patches are swapped in and out around each call, so a mutant must not run concurrently
-with other stores in one process; the explorer runs one store per worker at a time.
+with other stores in one process; the explorer runs one store per worker at a time, and
+the gate's concurrency check races processes, one worker each.
+
+A mutant remembers the module that built it (``origin``), so that a replay file naming
+``mutant:<name>`` can be re-run from a fresh shell (``harness._target_source``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +32,7 @@ from reference_store import HARDENED, Profile, migrate, open_store
 from reference_store.fs import FileSystem
 
 from ._target import StoreTarget, register_target
+from ._target_source import record_origin
 
 __all__ = ["Mutant"]
 
@@ -43,6 +49,16 @@ class Mutant:
     profile_changes: Mapping[str, object] = field(default_factory=dict)
     seam: Callable[[FileSystem], FileSystem] | None = None
     patches: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
+    #: the module whose import defines this mutant (default: the one that built it)
+    origin: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.origin:
+            object.__setattr__(self, "origin", _caller_module())
+
+    @property
+    def target_name(self) -> str:
+        return f"mutant:{self.name}"
 
     @property
     def profile(self) -> Profile:
@@ -83,9 +99,10 @@ class Mutant:
 
     def target(self) -> StoreTarget:
         """This mutant as a store the explorer and the gate can drive (judged as hardened)."""
+        record_origin(self.target_name, self.origin)
         return register_target(
             StoreTarget(
-                name=f"mutant:{self.name}",
+                name=self.target_name,
                 open=self.open,
                 migrate=self.migrate,
                 profiles=("hardened",),
@@ -94,12 +111,23 @@ class Mutant:
         )
 
 
+def _caller_module() -> str:
+    """The first module up the stack that is not this one (the dataclass ``__init__``
+    runs with this module's globals)."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__") == __name__:
+        frame = frame.f_back  # type: ignore[assignment]
+    return str(frame.f_globals.get("__name__", "")) if frame is not None else ""
+
+
 class _Patched:
     """A store whose every method runs with its mutant's patches in place."""
 
     def __init__(self, store: Any, mutant: Mutant) -> None:
         self._store = store
         self._mutant = mutant
+        #: the unpatched store (the functools convention), for code that inspects it
+        self.__wrapped__ = store
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._store, name)
@@ -108,6 +136,8 @@ class _Patched:
 
         def call(*args: Any, **kwargs: Any) -> Any:
             with self._mutant.applied():
-                return value(*args, **kwargs)
+                # Looked up again with the patches in place: a patch of this very
+                # method (``SessionStore.update_entry``) must take effect too.
+                return getattr(self._store, name)(*args, **kwargs)
 
         return call

@@ -7,7 +7,9 @@ or an item needs it.
 
 With ``--store-impl module:factory`` every configuration of the scenario catalog (a
 scenario, a variant group, a layout, a backend -- the same unit as the CI gate's JUnit
-test cases and ``--shard``) becomes one test item, so pytest-xdist spreads them::
+test cases and ``--shard``) and of the gate's own checks (``machine`` and ``concurrency``,
+one per layout, at the gate's default bounds) becomes one test item, so pytest-xdist
+spreads them::
 
     pytest --store-impl mypkg.store:open_store -p store_harness -n auto
 
@@ -84,7 +86,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="append",
         default=None,
         metavar="NAME",
-        help="Only these scenarios (name or glob, repeatable; default: all).",
+        help="Only these scenarios (name or glob, repeatable; the gate's checks are named "
+        "'machine' and 'concurrency'; default: all, checks included).",
     )
     group.addoption(
         "--store-backend",
@@ -140,9 +143,8 @@ def _make_plan(config: pytest.Config, ref: str) -> _Plan:
     from .gate import (
         DEFAULT_MAX_POINTS,
         default_profile,
-        plan_gate,
+        plan_run,
         promise_profile,
-        select_scenarios,
     )
 
     backend = str(config.getoption("--store-backend"))
@@ -150,10 +152,9 @@ def _make_plan(config: pytest.Config, ref: str) -> _Plan:
     try:
         target = resolve_target(ref)
         promises = promise_profile(str(config.getoption("--store-promises")))
-        chosen = select_scenarios(config.getoption("--store-scenario") or ["all"])
         full = bool(config.getoption("--store-full"))
-        claimed, _unclaimed = plan_gate(
-            chosen,
+        claimed, _unclaimed = plan_run(
+            config.getoption("--store-scenario") or ["all"],
             target=target,
             backends=("fake", "real") if backend == "both" else (backend,),
             promises=promises,
@@ -214,14 +215,11 @@ class ScenarioItem(pytest.Item):
         )
 
     def runtest(self) -> None:
-        import scenarios as catalog
-
         from ._explorer import ExploreOptions
-        from .gate import run_configuration
+        from .gate import run_case
 
         plan = self.plan
-        case = run_configuration(
-            catalog.get(self.configuration.scenario),
+        case = run_case(
             self.configuration,
             target=plan.target,
             profile=plan.profile,

@@ -8,8 +8,9 @@ store must file safely, not what it may refuse.
 
 * :func:`realistic_keys` -- the shapes gateways really use (``agent:main:telegram:dm:1``).
 * :func:`hostile_keys` -- ``%`` ``:`` ``/`` ``\\`` ``..``, text that already looks encoded,
-  Windows reserved names, trailing dots and spaces, unicode whose lower case is another
-  letter, and keys far longer than a file name may be.
+  Windows reserved names, leading and trailing dots and spaces, control characters,
+  unicode whose lower case is another letter or that has two normal forms, and keys far
+  longer than a file name may be; ``NAME_HAZARDS`` names one key per hazard.
 * :func:`case_variants` -- what an older gateway wrote beside the lower-case key.
 * :func:`entries` -- an entry shaped like SPEC.md's, of a chosen size (``ENTRY_SIZES``).
 * :func:`stores` -- whole maps, optionally with case-variant duplicates.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import json
 import string
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import strategies as st
@@ -30,7 +32,9 @@ __all__ = [
     "CHANNELS",
     "ENTRY_SIZES",
     "HOSTILE_EXAMPLES",
+    "NAME_HAZARDS",
     "REALISTIC_EXAMPLES",
+    "NameHazard",
     "case_variant",
     "case_variants",
     "encoded_size",
@@ -85,8 +89,56 @@ HOSTILE_EXAMPLES = (
     "agent:main:" + "ü" * 150,  # 300 bytes of UTF-8 in 161 characters
 )
 
-# No NUL (no OS accepts it in a name) and no lone surrogates (not encodable as UTF-8):
-# such keys are invalid input, which these strategies promise never to produce.
+
+@dataclass(frozen=True)
+class NameHazard:
+    """A key that breaks the file name it would be stored under, and how."""
+
+    #: keys of one family break names the same way (``encoding``, ``dots``, ``control``,
+    #: ``nul``, ``unicode``, ``case``, ``reserved``, ``length``)
+    family: str
+    hazard: str
+    key: str
+
+
+#: One key per way a key can break its file name; every one is a valid key (a key is
+#: text, not a file name), which a store must keep and give back unchanged on every
+#: operating system. Twins sit side by side: two different keys whose names meet on some
+#: file system.
+NAME_HAZARDS: tuple[NameHazard, ...] = (
+    NameHazard("encoding", "text that already looks encoded", "agent:main:a%3Ab"),
+    NameHazard("encoding", "its decoded twin (a colon)", "agent:main:a:b"),
+    NameHazard("encoding", "a literal percent sign", "agent:main:100%:done"),
+    NameHazard("encoding", "slash", "agent:main:x/y"),
+    NameHazard("encoding", "backslash", "agent:main:x\\y"),
+    NameHazard("encoding", "dot-dot segments", "agent:main:../../etc/passwd"),
+    NameHazard("dots", "dot", "."),
+    NameHazard("dots", "dot-dot", ".."),
+    NameHazard("dots", "leading dot", ".agent:main:hidden"),
+    NameHazard("dots", "trailing dot", "agent:main:trailing-dot."),
+    NameHazard("dots", "leading space", " agent:main:leading-space"),
+    NameHazard("dots", "trailing space", "agent:main:trailing-space "),
+    NameHazard("control", "control characters", "agent:main:ctl\x01\x1f\t\n\x7f"),
+    NameHazard("control", "characters Windows refuses", 'agent:main:what?<>|*"'),
+    NameHazard("nul", "NUL", "agent:main:nul\x00byte"),
+    NameHazard("unicode", "NFC form", "agent:main:caf\u00e9"),
+    NameHazard("unicode", "NFD form of the same text", "agent:main:cafe\u0301"),
+    NameHazard("case", "case-insensitive collision", "agent:main:telegram:direct:Alice"),
+    NameHazard("case", "its lower-case twin", "agent:main:telegram:direct:alice"),
+    NameHazard("reserved", "Windows reserved name", "CON"),
+    NameHazard("reserved", "Windows reserved name", "NUL"),
+    NameHazard("reserved", "Windows reserved name", "COM1"),
+    NameHazard("reserved", "Windows reserved name with an extension", "CON.txt"),
+    NameHazard("reserved", "Windows reserved name with an extension", "nul.json"),
+    NameHazard("reserved", "Windows reserved name with an extension", "com1.tar.gz"),
+    NameHazard("length", "encoded name over 255 bytes", "agent:main:" + "long-" * 60),
+    NameHazard("length", "name over 255 UTF-16 units", "agent:main:" + "\u65e5" * 250),
+)
+
+# No lone surrogates (not encodable as UTF-8): such keys are invalid input. NUL is a
+# valid key character but stays opt-in (``hostile_keys(nul=True)``): a store may hand
+# keys to APIs that end a string at NUL (C strings, some SQLite functions), and a test
+# suite should choose to ask that of it.
 _KEY_CHARS = st.characters(
     exclude_categories=["Cs"], exclude_characters="\x00", max_codepoint=0x1F9FF
 )
@@ -115,9 +167,14 @@ def realistic_keys(*, ids: SearchStrategy[str] | None = None) -> SearchStrategy[
     return st.one_of(direct, thread, main)
 
 
-def hostile_keys() -> SearchStrategy[str]:
-    """Keys that break naive file naming; never blank, never invalid Unicode."""
-    special = st.sampled_from(["%", ":", "/", "\\", "..", ".", "%25", "%3A", " ", "~"])
+def hostile_keys(*, nul: bool = False) -> SearchStrategy[str]:
+    """Keys that break naive file naming; never blank, never invalid Unicode, and with
+    NUL only when ``nul`` is true."""
+    pieces_of_names = ["%", ":", "/", "\\", "..", ".", "%25", "%3A", " ", "~", "\x01", "\t"]
+    pieces_of_names += ["CON", "nul.", "COM1", "?", "*", "e\u0301", "\u00e9", "A", "a"]
+    if nul:
+        pieces_of_names.append("\x00")
+    special = st.sampled_from(pieces_of_names)
     pieces = st.lists(st.one_of(special, st.text(_KEY_CHARS, min_size=1, max_size=4)), max_size=8)
     built = pieces.map("".join).map(lambda s: "agent:" + s)
     long_keys = st.builds(
@@ -125,7 +182,8 @@ def hostile_keys() -> SearchStrategy[str]:
         st.sampled_from(["x", "ü", "日", "%", ":"]),
         st.integers(200, 600),
     )
-    return st.one_of(st.sampled_from(HOSTILE_EXAMPLES), built, long_keys)
+    named = [h.key for h in NAME_HAZARDS if nul or "\x00" not in h.key]
+    return st.one_of(st.sampled_from(HOSTILE_EXAMPLES + tuple(named)), built, long_keys)
 
 
 def session_keys(*, hostile: bool = True) -> SearchStrategy[str]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat as stat_module
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -32,12 +33,16 @@ from ._keys import (
 )
 from ._lock import StoreLock
 from ._profile import Profile
+from .fs import FileStat, FileSystem
 
 __all__ = ["JOURNAL_FORMAT", "JOURNAL_NAME", "DirectoryStore", "directory_path"]
 
 T = TypeVar("T")
 JOURNAL_NAME = ".journal"
 JOURNAL_FORMAT = "store-harness.journal/1"
+#: The hardened migration's marker inside the live folder (``_migration.MIGRATED_MARKER``;
+#: repeated here because the migration imports this module).
+MIGRATED_MARKER_NAME = ".migrated"
 Files = dict[str, dict[str, Any]]  # file name -> {key: entry}
 
 
@@ -50,6 +55,35 @@ def directory_path(store_path: str, profile: Profile) -> str:
     # HAZARD(own_folder): upstream always uses sessions.d/, so a.json and b.json in one
     # folder share (and overwrite) one directory store.
     return os.path.join(folder, "sessions.d")
+
+
+def _file_kind(found: FileStat) -> str:
+    mode = found.mode
+    if stat_module.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat_module.S_ISDIR(mode):
+        return "a folder"
+    if stat_module.S_ISFIFO(mode):
+        return "a FIFO"
+    return f"file type {stat_module.S_IFMT(mode):#o}"
+
+
+def _is_regular(fs: FileSystem, path: str) -> bool:
+    try:
+        return fs.stat(path).is_file
+    except FileNotFoundError:
+        return False
+
+
+def _is_own_temp_name(name: str) -> bool:
+    """Whether ``name`` is one :func:`write_atomic` makes in this folder:
+    ``<entry>.json.<token>.tmp``, or the journal's or migration marker's temp file."""
+    if not name.endswith(TMP_SUFFIX):
+        return False
+    target, _dot, token = name[: -len(TMP_SUFFIX)].rpartition(".")
+    if not token or not target:
+        return False
+    return target.endswith(ENTRY_SUFFIX) or target in (JOURNAL_NAME, MIGRATED_MARKER_NAME)
 
 
 def _same_json(a: Any, b: Any) -> bool:
@@ -102,6 +136,20 @@ class DirectoryStore(SessionStore):
     def _read_one(self, name: str) -> tuple[dict[str, Any] | None, bool]:
         """(entries or None when missing, corrupt?) for one file."""
         path = self.path_of(name)
+        if self.profile.quarantine_corrupt:
+            # FIX(quarantine_corrupt): the folder may hold what no store wrote. Reading a
+            # symlink reads outside the folder, opening a FIFO blocks for good; so only a
+            # regular file is read, and anything else is reported and handled like an
+            # unreadable file (kept; moved aside only when its own name is written).
+            # HAZARD(quarantine_corrupt): upstream reads through whatever the name is.
+            # The seam has no O_NOFOLLOW read, so this costs one lstat per file read.
+            try:
+                found = self.fs.stat(path)
+            except FileNotFoundError:
+                return None, False
+            if not found.is_file:
+                self._problem(path, f"not a regular file ({_file_kind(found)}), not followed")
+                return None, True
         try:
             raw = self.fs.read_file(path)
         except FileNotFoundError:
@@ -113,7 +161,9 @@ class DirectoryStore(SessionStore):
             if self.profile.quarantine_corrupt:
                 # FIX(quarantine_corrupt): EIO or EACCES says nothing about what the file
                 # holds, so the call fails instead of acting as if the entry were absent
-                # (a save would then leave it behind, a load would drop it unannounced).
+                # (a save would then leave it behind, a load would drop it unannounced);
+                # the file is named in ``problems`` as well as in the error.
+                self._problem(path, f"unreadable: {exc.strerror or exc}")
                 raise
             # HAZARD(quarantine_corrupt): upstream skips the file like a corrupt one.
             self._problem(path, f"unreadable: {exc.strerror or exc}")
@@ -392,5 +442,13 @@ class DirectoryStore(SessionStore):
             names = self.fs.listdir(self.dir)
         except FileNotFoundError:
             names = []
-        found += [self.path_of(n) for n in names if n.endswith(TMP_SUFFIX)]
+        for name in names:
+            if not _is_own_temp_name(name):
+                continue  # a foreign *.tmp: neither read, promoted nor removed
+            path = self.path_of(name)
+            # FIX(quarantine_corrupt): start-up cleanup reads, renames or unlinks what this
+            # returns, so a symlink or folder wearing a temp name is left alone.
+            if self.profile.quarantine_corrupt and not _is_regular(self.fs, path):
+                continue
+            found.append(path)
         return found

@@ -14,12 +14,14 @@ from typing import Any
 from harness._oracle import Violation
 from harness._scenario import CheckContext, Scenario, Setup, Variant, Workload
 from harness._workload import Load, Migrate, ReadUpdatedAt, Save, Update, UpdateEntry
+from harness.strategies import NAME_HAZARDS
 
 __all__ = ["SCENARIOS", "make_entries"]
 
 
-def make_entries(count: int, *, start: int = 0, stamp: int = 1_000, tag: str = "v1"
-                 ) -> dict[str, Any]:
+def make_entries(
+    count: int, *, start: int = 0, stamp: int = 1_000, tag: str = "v1"
+) -> dict[str, Any]:
     """Realistic routing-only entries (~300 B) under realistic keys."""
     entries: dict[str, Any] = {}
     for i in range(start, start + count):
@@ -30,8 +32,12 @@ def make_entries(count: int, *, start: int = 0, stamp: int = 1_000, tag: str = "
             "updatedAt": stamp + i,
             "lastChannel": channel,
             "lastTo": str(10_000 + i),
-            "deliveryContext": {"channel": channel, "to": str(10_000 + i),
-                                "accountId": None, "threadId": None},
+            "deliveryContext": {
+                "channel": channel,
+                "to": str(10_000 + i),
+                "accountId": None,
+                "threadId": None,
+            },
             "origin": {"label": f"user {i}", "note": "ünïcode ✓"},
         }
     return entries
@@ -61,8 +67,11 @@ def _migration(params: Mapping[str, Any], _profile: str) -> Workload:
     legacy = make_entries(count)
     # Two case-variant duplicates, as older versions wrote them: the newer one must win.
     first = _keys(legacy)[0]
-    legacy[first.replace("telegram", "Telegram")] = {**legacy[first], "updatedAt": 10**9,
-                                                     "sessionId": "newest-variant"}
+    legacy[first.replace("telegram", "Telegram")] = {
+        **legacy[first],
+        "updatedAt": 10**9,
+        "sessionId": "newest-variant",
+    }
     directory = None
     if params.get("merge"):
         # The live folder already holds a third of the keys (with other values: they must
@@ -83,8 +92,10 @@ def _backup_failure(params: Mapping[str, Any], _profile: str) -> Workload:
 def _update(params: Mapping[str, Any], _profile: str) -> Workload:
     base = make_entries(int(params.get("count", 8)))
     keys = _keys(base)
-    changed = {keys[2]: {**base[keys[2]], "updatedAt": 9_000, "lastTo": "moved"},
-               "agent:ops:main": {"sessionId": "ops-1", "updatedAt": 9_001}}
+    changed = {
+        keys[2]: {**base[keys[2]], "updatedAt": 9_000, "lastTo": "moved"},
+        "agent:ops:main": {"sessionId": "ops-1", "updatedAt": 9_001},
+    }
     # The cached loads and the read between the writes catch a cache that outlives a write.
     steps = (
         Load(cached=True),
@@ -158,8 +169,11 @@ def _corrupt_kept(ctx: CheckContext) -> list[Violation]:
         return []
     if any(original == content for content in ctx.files.values()):
         return []
-    return [Violation("corrupt-destroyed",
-                      f"no file holds the {len(original)} bytes the store could not read")]
+    return [
+        Violation(
+            "corrupt-destroyed", f"no file holds the {len(original)} bytes the store could not read"
+        )
+    ]
 
 
 # --- stale staging -------------------------------------------------------------------------------
@@ -167,8 +181,9 @@ def _stale_staging(params: Mapping[str, Any], _profile: str) -> Workload:
     legacy = make_entries(10)
     stale = make_entries(4, tag="stale", stamp=99_999)
     staging = "sessions.d.migrating"
-    files = {f"{staging}/{k.replace(':', '%3A')}.json": json.dumps(v).encode()
-             for k, v in stale.items()}
+    files = {
+        f"{staging}/{k.replace(':', '%3A')}.json": json.dumps(v).encode() for k, v in stale.items()
+    }
     files[f"{staging}/leftover.json.0001.tmp"] = b'{"partial": '
     return Workload(Setup(legacy=legacy, files=files), (Migrate(),))
 
@@ -181,28 +196,56 @@ def _no_staging_left(ctx: CheckContext) -> list[Violation]:
 
 
 # --- hostile keys ------------------------------------------------------------------------
-HOSTILE_KEYS: tuple[str, ...] = (
-    "agent:main:a%3Ab",  # already looks encoded ...
-    "agent:main:a:b",  # ... and its decoded twin: two keys, never one file
-    "agent:main:x/y",
-    "agent:main:x\\y",
-    "agent:main:..",
-    "agent:main:caf\u00e9",  # NFC
-    "agent:main:cafe\u0301",  # NFD: another key
-    "agent:main:" + "long-" * 60,  # its encoded name is over 255 bytes
-)
+# One key per file-name hazard (harness.strategies.NAME_HAZARDS: %, :, /, \\, . and ..,
+# leading and trailing dots and spaces, NUL and control characters, NFC and NFD, Windows
+# reserved names with and without an extension, names over 255 bytes or UTF-16 units, a
+# case-insensitive collision pair), plus a key whose own text climbs out of the folder.
+HOSTILE_KEYS: tuple[str, ...] = (*(h.key for h in NAME_HAZARDS), "agent:main:..")
+_NAME_FAMILIES = tuple(dict.fromkeys(h.family for h in NAME_HAZARDS))
 
 
 def _hostile_keys(params: Mapping[str, Any], _profile: str) -> Workload:
+    family = params.get("family")
+    if family is not None:
+        keys = tuple(h.key for h in NAME_HAZARDS if h.family == family)
+    else:
+        # Python refuses NUL in a path before any system call, so the seed stops at the
+        # first NUL key and hides the rest: NUL has variants of its own.
+        keys = tuple(k for k in HOSTILE_KEYS if "\x00" not in k)
     entries = {
         key: {"sessionId": f"hostile-{i}", "updatedAt": 2_000 + i, "origin": {"key": key}}
-        for i, key in enumerate(HOSTILE_KEYS)
+        for i, key in enumerate(keys)
     }
-    first = dict(list(entries.items())[::2])
-    second = dict(list(entries.items())[1::2])
+    items = list(entries.items())
     if params["via"] == "migration":
+        # The legacy file holds every key a migration may keep apart: all but the second
+        # key of a case-variant pair, which the migration would rightly dedupe into the
+        # first; the update then writes that twin beside the migrated one.
+        seen: set[str] = set()
+        first: dict[str, Any] = {}
+        second: dict[str, Any] = {}
+        for key, entry in items:
+            normal = key.strip().lower()
+            (second if normal in seen else first)[key] = entry
+            seen.add(normal)
         return Workload(Setup(legacy=first), (Migrate(), Update(set=second), Load()))
+    # Alternate keys go to the two calls, so the twins of each pair (NAME_HAZARDS keeps
+    # them side by side) are written by different calls: the second must not land on the
+    # first's file.
+    first, second = dict(items[::2]), dict(items[1::2])
     return Workload(Setup(), (Save(first), Update(set=second), Load()))
+
+
+def _every_key_filed(ctx: CheckContext) -> list[Violation]:
+    """Without a fault every call must succeed: each key is valid, so a refusal means the
+    store could not file it (a name too long, one the OS refuses, ...)."""
+    if ctx.faulted:
+        return []
+    return [
+        Violation("baseline", f"{o.call} failed without a fault on {ctx.semantics}: {o.error}")
+        for o in ctx.outcomes
+        if o.status != "ok"
+    ]
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -275,8 +318,10 @@ SCENARIOS: tuple[Scenario, ...] = (
         build=_case_variants,
         faults=("crash",),
         layouts=("auto",),
-        variants=(Variant("forward", {"order": "forward"}),
-                  Variant("reverse", {"order": "reverse"})),
+        variants=(
+            Variant("forward", {"order": "forward"}),
+            Variant("reverse", {"order": "reverse"}),
+        ),
         same_result_groups=(("forward", "reverse"),),
     ),
     Scenario(
@@ -305,17 +350,35 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         name="keys.hostile",
-        description="Keys with %, :, /, \\, .., NFC and NFD forms and an encoded name over "
-        "255 bytes, written by a migration or a save and an update, under crashes: every "
-        "one must load back unchanged.",
-        catches=("keys lost, merged or refused because of their file names",),
+        description="Keys with %, :, /, \\, . and .., leading and trailing dots and spaces, "
+        "NUL and control characters, NFC and NFD forms, Windows reserved names, names over "
+        "255 bytes and a case-insensitive collision pair, written by a migration or a save "
+        "and an update, under crashes: every one must be stored and load back unchanged "
+        "(explore --fs-semantics macos/windows for those file systems' name rules).",
+        catches=(
+            "keys lost, merged or refused because of their file names",
+            "encoded names over 255 bytes",
+            "names that collide on case-insensitive file systems or are reserved there",
+        ),
         build=_hostile_keys,
         faults=("crash",),
         layouts=("directory", "auto"),
+        # Every key together, every crash point; then one family per variant, so that
+        # each way a name breaks gets its own violation and replay file (a seed refusing
+        # the first bad name would hide the others): those are about the names, not the
+        # crashes, so their crash points are a seeded sample.
         variants=(
             Variant("save", {"via": "save"}, ("directory",)),
             Variant("migration", {"via": "migration"}, ("auto",)),
+            *(
+                Variant(f"save-{f}", {"via": "save", "family": f}, ("directory",), max_points=3)
+                for f in _NAME_FAMILIES
+            ),
+            Variant(
+                "migration-nul", {"via": "migration", "family": "nul"}, ("auto",), max_points=3
+            ),
         ),
+        check=_every_key_filed,
     ),
     Scenario(
         name="io-error",
@@ -347,7 +410,9 @@ SCENARIOS: tuple[Scenario, ...] = (
         build=_migration,
         faults=("power-loss",),
         layouts=("auto",),
-        variants=(Variant("fresh-6", {"count": 6, "merge": False}),
-                  Variant("merge-6", {"count": 6, "merge": True})),
+        variants=(
+            Variant("fresh-6", {"count": 6, "merge": False}),
+            Variant("merge-6", {"count": 6, "merge": True}),
+        ),
     ),
 )

@@ -273,7 +273,14 @@ def test_per_key_locks_need_keyed_files_and_use_one_lock_per_key() -> None:
         assert store.key_lock(first).path != store.key_lock(second).path
         store.update_entry(first, new_patch())
         assert store.load(skip_cache=True).keys() == mapping.keys()
-        assert os.listdir(store.locks_dir) == []  # released
+        # The hardened lock files stay (reference_store._lock); released means that
+        # another open file can take each of them at once.
+        names = os.listdir(store.locks_dir)
+        assert names and all(n.endswith(".flock") for n in names)
+        for name in names:
+            handle = store.fs.try_lock(os.path.join(store.locks_dir, name))
+            assert handle is not None, f"{name} is still locked"
+            store.fs.unlock(handle)
 
 
 # --- tiny runs ------------------------------------------------------------------------------------

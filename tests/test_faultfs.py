@@ -93,8 +93,12 @@ def test_enospc_charged_at_close_truncates_and_reports(root: str) -> None:
 
 @pytest.mark.parametrize(
     ("kind", "exc_type"),
-    [("EACCES", PermissionError), ("ENOENT", FileNotFoundError), ("EIO", OSError),
-     ("EXDEV", OSError)],
+    [
+        ("EACCES", PermissionError),
+        ("ENOENT", FileNotFoundError),
+        ("EIO", OSError),
+        ("EXDEV", OSError),
+    ],
 )
 def test_injected_errors_are_real_oserrors(root: str, kind: str, exc_type: type) -> None:
     fs = FaultFileSystem(OsFileSystem(), root, FaultPlan(errors=((1, kind),)))
@@ -175,8 +179,15 @@ def test_same_workload_gives_the_same_trace_on_both_backends(tmp_path: os.PathLi
     scenario = scenarios.get("update.kill")
     traces = []
     for backend in ("fake", "real", "real"):
-        spec = RunSpec("update.kill", "default", "directory", "hardened", backend,
-                       FaultPlan(crash_at=30), "crash")
+        spec = RunSpec(
+            "update.kill",
+            "default",
+            "directory",
+            "hardened",
+            backend,
+            FaultPlan(crash_at=30),
+            "crash",
+        )
         traces.append([op.to_json() for op in run_once(scenario, spec).trace])
     assert traces[0] == traces[1] == traces[2]
     assert traces[0][-1]["outcome"] == "crash"

@@ -18,20 +18,24 @@ from click.testing import CliRunner
 from mutants import MUTANTS, by_name
 
 from harness._explorer import ExploreOptions
+from harness._machine_replay import load_machine_replay
 from harness._target import REFERENCE, StoreTarget
 from harness.cli import main
 from harness.gate import (
+    CHECKS,
     DEFAULT_MAX_POINTS,
     PROMISE_PROFILES,
+    CheckOptions,
     GateResult,
     Shard,
     junit_xml,
     markdown_summary,
     mutation_score,
     mutation_score_json,
-    plan_gate,
+    plan_run,
     run_gate,
     run_mutants,
+    select_checks,
     select_scenarios,
     write_gate_reports,
 )
@@ -73,11 +77,19 @@ def test_gate_fails_on_every_mutant_in_every_claimed_scenario(mutant: Mutant) ->
 
 def test_gate_passes_on_the_hardened_reference_store() -> None:
     result = run_gate(REFERENCE, profile="hardened", options=ExploreOptions(jobs=1, max_points=5))
-    claimed, _ = plan_gate(
-        select_scenarios(["all"]), target=REFERENCE, promises=PROMISE_PROFILES["hardened"]
-    )
+    claimed, _ = plan_run(["all"], target=REFERENCE, promises=PROMISE_PROFILES["hardened"])
     assert [c.configuration for c in result.cases] == claimed
-    assert len({c.scenario for c in claimed}) >= 15
+    assert len({c.scenario for c in claimed}) >= 15 + len(CHECKS)
+    # The checks come last, one per layout they run in.
+    checks = [c.configuration.id for c in result.cases if c.configuration.scenario in CHECKS]
+    assert checks == [
+        "machine[stateful-legacy-real]",
+        "machine[stateful-directory-real]",
+        "machine[stateful-auto-real]",
+        "concurrency[processes-legacy-real]",
+        "concurrency[processes-directory-real]",
+    ]
+    assert [c.configuration.id for c in result.cases[-len(checks) :]] == checks
     assert result.passed, markdown_summary(result)
     assert result.exit_code == 0
     assert result.runs > len(result.cases)
@@ -121,11 +133,101 @@ def test_gate_fails_on_seed_with_reports_naming_replays(tmp_path: Path) -> None:
     assert {c["id"] for c in verdict["cases"]} == {c.configuration.id for c in result.cases}
 
 
+# --- the gate's own checks ----------------------------------------------------------------------
+def test_checks_are_selected_by_name_beside_scenarios() -> None:
+    assert select_checks(["all"]) == list(CHECKS)
+    assert select_checks(["machine"]) == ["machine"]
+    assert select_checks(["update.*"]) == []
+    assert select_scenarios(["machine", "concurrency"]) == []
+    claimed, unclaimed = plan_run(
+        ["concurrency", "stale-staging"], target=REFERENCE, promises=PROMISE_PROFILES["hardened"]
+    )
+    assert [c.scenario for c in claimed] == ["stale-staging", "concurrency", "concurrency"]
+    assert unclaimed == []
+    off, _ = plan_run(
+        ["all"],
+        target=REFERENCE,
+        promises=PROMISE_PROFILES["hardened"],
+        checks=CheckOptions(machines=False, concurrency=False),
+    )
+    assert not {c.scenario for c in off} & set(CHECKS)
+
+
+def test_a_store_in_another_process_cannot_take_the_checks() -> None:
+    claimed, unclaimed = plan_run(
+        ["machine", "concurrency"],
+        target=REFERENCE,
+        promises=PROMISE_PROFILES["hardened"],
+        in_process=False,
+    )
+    assert claimed == []
+    assert {c.scenario for c in unclaimed} == set(CHECKS)
+
+
+def test_machine_failure_is_shrunk_reported_and_replayable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mutant = by_name("no-journal")  # multi-entry updates torn by a crash
+    result = run_gate(
+        mutant.target(), scenarios=["machine"], layouts=["directory"], replays_dir=str(tmp_path)
+    )
+    (case,) = result.cases
+    assert case.status == "failed" and case.kinds == {"half-applied": 1}
+    assert any(line.startswith("state.update(") for line in case.example)
+    assert case.details[0].startswith("half-applied: the interrupted call update(")
+    (replay_path,) = case.replays
+    assert case.reproduce == f"store-harness replay {replay_path}"
+    markdown = markdown_summary(result)
+    assert "### Machine failures (shrunk by Hypothesis)" in markdown
+    assert f"`{replay_path}`" in markdown
+
+    replay = load_machine_replay(replay_path)
+    assert (replay.target, replay.layout, replay.run.kind) == (
+        "mutant:no-journal",
+        "directory",
+        "half-applied",
+    )
+    crashes = (replay.run.crash or {}).get("crashes")
+    assert crashes and crashes[-1]["trace"], "the crash's trace travels in the replay file"
+
+    # From the project folder, as a user would after a gate run: the mutant is rebuilt
+    # from the module the file names, the blob replays the shrunk example, exit 1.
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    again = CliRunner().invoke(main, ["replay", replay_path])
+    assert again.exit_code == 1, again.output
+    assert "half-applied: the interrupted call update(" in again.output
+    assert "seeded search" not in again.output  # the blob, not a new search
+    assert "crash in update(" in again.output
+
+
+def test_machine_replay_of_a_fixed_store_passes(tmp_path: Path) -> None:
+    mutant = by_name("no-journal")
+    failed = run_gate(
+        mutant.target(), scenarios=["machine"], layouts=["directory"], replays_dir=str(tmp_path)
+    )
+    (replay_path,) = failed.cases[0].replays
+    raw = json.loads(Path(replay_path).read_text(encoding="utf-8"))
+    raw["target"] = "reference"  # the same failure, replayed on the hardened store
+    raw["target_source"] = None
+    fixed = tmp_path / "fixed.json"
+    fixed.write_text(json.dumps(raw), encoding="utf-8")
+    again = CliRunner().invoke(main, ["replay", str(fixed)])
+    assert again.exit_code == 0, again.output
+    assert "no longer reproduces" in again.output
+
+
+def test_concurrency_check_fails_a_store_without_the_lock() -> None:
+    result = run_gate(by_name("update-entry-unlocked").target(), scenarios=["concurrency"])
+    assert [c.status for c in result.cases] == ["failed", "failed"]
+    assert all("lost-update" in c.kinds for c in result.cases)
+    assert all("ok increments" in c.reason for c in result.cases)
+
+
 # --- shards ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("count", [1, 2, 3, 7])
 def test_shards_partition_every_configuration(count: int) -> None:
-    claimed, _ = plan_gate(
-        select_scenarios(["all"]),
+    claimed, _ = plan_run(
+        ["all"],
         target=REFERENCE,
         backends=("fake", "real"),
         promises=PROMISE_PROFILES["hardened"],

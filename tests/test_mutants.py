@@ -1,9 +1,10 @@
 """No scenario is trusted before it has caught its bug.
 
-Each catalogued mutant (``tests/mutants``) is explored through every scenario that claims
-to catch it, and that scenario must report a violation; every scenario must be claimed
-by at least one mutant. The same bounded runs on the hardened reference store must stay
-clean, so a violation here is the mutant's doing, not the scenario's noise.
+Each catalogued mutant (``tests/mutants``) is explored through every scenario -- or gate
+check (``machine``, ``concurrency``) -- that claims to catch it, and that scenario must
+report a violation; every scenario and check must be claimed by at least one mutant. The
+same bounded runs on the hardened reference store stay clean (``tests/test_gate.py``), so
+a violation here is the mutant's doing, not the scenario's noise.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from mutants import MUTANTS, Mutant
 
 import scenarios
 from harness._explorer import ExploreOptions, explore
+from harness.gate import CHECKS, run_gate
 
 #: Fault points per family and configuration: enough to reach every bug in the catalog,
 #: few enough that the whole matrix stays a small part of the suite's budget.
@@ -22,6 +24,14 @@ CASES = [(m, name) for m in MUTANTS for name in m.caught_by]
 
 
 def _violations(target: object, scenario: str, backend: str = "real") -> dict[str, int]:
+    if scenario in CHECKS:
+        # The gate's own checks at the gate's default bounds: what a user's gate runs.
+        gated = run_gate(target, scenarios=[scenario])  # type: ignore[arg-type]
+        found: dict[str, int] = {}
+        for case in gated.cases:
+            for kind, n in case.kinds.items():
+                found[kind] = found.get(kind, 0) + n
+        return found
     result = explore(
         [scenarios.get(scenario)],
         profiles=("hardened",),
@@ -40,16 +50,15 @@ def _violations(target: object, scenario: str, backend: str = "real") -> dict[st
 
 def test_every_scenario_is_claimed_by_a_mutant() -> None:
     claimed = {name for m in MUTANTS for name in m.caught_by}
-    assert set(scenarios.names()) <= claimed, set(scenarios.names()) - claimed
+    every = set(scenarios.names()) | set(CHECKS)
+    assert every <= claimed, every - claimed
 
 
 def test_catalog_has_at_least_fifteen_distinct_bugs() -> None:
     assert len({m.name for m in MUTANTS}) == len(MUTANTS) >= 15
 
 
-@pytest.mark.parametrize(
-    ("mutant", "scenario"), CASES, ids=[f"{m.name}-{s}" for m, s in CASES]
-)
+@pytest.mark.parametrize(("mutant", "scenario"), CASES, ids=[f"{m.name}-{s}" for m, s in CASES])
 def test_scenario_catches_mutant(mutant: Mutant, scenario: str) -> None:
     kinds = _violations(mutant.target(), scenario)
     assert kinds, f"{scenario} did not catch mutant {mutant.name!r} ({mutant.bug})"

@@ -88,6 +88,26 @@ def test_third_party_store_is_gated_through_the_plugin(pytester: pytest.Pytester
     assert broken.ret == pytest.ExitCode.TESTS_FAILED
 
 
+def test_plugin_collects_the_gate_checks_per_layout(pytester: pytest.Pytester) -> None:
+    _tiny_store_package(pytester)
+    checks = ("-p", "store_harness", "--store-scenario", "machine", "--store-scenario", "con*")
+    good = pytester.runpytest_subprocess("--store-impl", "tinystore:open_store", *checks, "-v")
+    good.assert_outcomes(passed=6)  # machine x 3 layouts, concurrency x 2, their own test
+    good.stdout.fnmatch_lines(
+        [
+            "*store-harness::machine?stateful-legacy-real? PASSED*",
+            "*store-harness::concurrency?processes-directory-real? PASSED*",
+        ]
+    )
+    broken = pytester.runpytest_subprocess(
+        "--store-impl", "tinystore.broken:open_store", *checks, "-k", "machine and directory"
+    )
+    broken.assert_outcomes(failed=1)
+    broken.stdout.fnmatch_lines(
+        ["*shrunk example (Hypothesis):*", "*reproduce: store-harness replay *machine--*.json"]
+    )
+
+
 def test_plugin_items_spread_over_xdist_and_select_with_k(pytester: pytest.Pytester) -> None:
     _tiny_store_package(pytester)
     result = pytester.runpytest_subprocess(

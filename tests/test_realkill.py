@@ -146,10 +146,8 @@ def test_kill_scenarios_through_a_store_command(tmp_path: Path) -> None:
         f"{shlex.quote(sys.executable)} -m reference_store.adapter --store-path {{store_path}} "
         "--layout {layout} --profile {profile} --no-sync"
     )
-    options = RealKillOptions(kill_points=4, random_kills=1, request_kills=False,
-                              store_cmd=command)
-    result = explore_real([UPDATE], layouts=("directory",), profiles=("hardened",),
-                          options=options)
+    options = RealKillOptions(kill_points=4, random_kills=1, request_kills=False, store_cmd=command)
+    result = explore_real([UPDATE], layouts=("directory",), profiles=("hardened",), options=options)
     runs = result.results
     assert {r.spec.family for r in runs} == {"baseline", "kill", "random-kill"}
     assert all(r.spec.target == "store-cmd" for r in runs)
@@ -161,9 +159,30 @@ def test_cli_kill_mode_runs_a_scenario_and_writes_a_summary(tmp_path: Path) -> N
     out, replays = tmp_path / "out", tmp_path / "replays"
     outcome = CliRunner().invoke(
         cli,
-        ["explore", "--mode", "kill", "-s", "update.kill", "--layout", "legacy",
-         "--profile", "hardened", "--kill-points", "3", "--random-kills", "1", "-j", "1",
-         "-q", "--out", str(out), "--replays", str(replays), "--fail-on", "hardened"],
+        [
+            "explore",
+            "--mode",
+            "kill",
+            "-s",
+            "update.kill",
+            "--layout",
+            "legacy",
+            "--profile",
+            "hardened",
+            "--kill-points",
+            "3",
+            "--random-kills",
+            "1",
+            "-j",
+            "1",
+            "-q",
+            "--out",
+            str(out),
+            "--replays",
+            str(replays),
+            "--fail-on",
+            "hardened",
+        ],
     )
     assert outcome.exit_code == 0, outcome.output
     summary = json.loads((out / "crash-summary.json").read_text(encoding="utf-8"))
@@ -174,12 +193,23 @@ def test_cli_kill_mode_runs_a_scenario_and_writes_a_summary(tmp_path: Path) -> N
 def test_store_command_fills_placeholders_and_environment() -> None:
     command = StoreCommand("node adapter.js --db {store_path} --mode={layout}")
     argv = command.argv("/t/s.json", "directory", "seed", announce=True, pause_at=7)
-    assert argv == ["node", "adapter.js", "--db", "/t/s.json", "--mode=directory",
-                    "--announce", "--pause-at", "7"]
+    assert argv == [
+        "node",
+        "adapter.js",
+        "--db",
+        "/t/s.json",
+        "--mode=directory",
+        "--announce",
+        "--pause-at",
+        "7",
+    ]
     env = command.env("/t/s.json", "directory", "seed", announce=True, pause_at=7)
     assert env is not None
     assert (env[ENV_STORE_PATH], env[ENV_LAYOUT], env[ENV_PAUSE_AT]) == (
-        "/t/s.json", "directory", "7")
+        "/t/s.json",
+        "directory",
+        "7",
+    )
     assert command.opens_itself
     assert not StoreCommand("./my-adapter").opens_itself
 
@@ -187,8 +217,7 @@ def test_store_command_fills_placeholders_and_environment() -> None:
 # --- SQLite: no seam, so killed at request boundaries and random moments ---------------------
 def test_sqlite_hardened_survives_request_boundary_and_random_kills() -> None:
     options = RealKillOptions(random_kills=6, seed=7)
-    result = explore_real([UPDATE], layouts=("sqlite",), profiles=("hardened",),
-                          options=options)
+    result = explore_real([UPDATE], layouts=("sqlite",), profiles=("hardened",), options=options)
     families = [r.spec.family for r in result.results]
     assert families.count("random-kill") == 6
     assert "kill" not in families  # SQLite announces no seam operation to pause at

@@ -242,6 +242,10 @@ def test_report_command_from_json(
         report_command, ["--no-explore", "--from-json", str(bad), "--out", str(out)]
     )
     assert result.exit_code != 0 and "schema" in result.output
+    unknown = CliRunner().invoke(
+        report_command, ["--fs-semantics", "linux,beos", "--no-explore", "--out", str(out)]
+    )
+    assert unknown.exit_code == 2 and "beos: choose from linux, macos, windows" in unknown.output
 
 
 # --- answers computed from numbers ---------------------------------------------------------------

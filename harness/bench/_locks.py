@@ -67,8 +67,9 @@ class TimedStoreLock(StoreLock):
 class PerKeyLockDirectoryStore(DirectoryStore):
     """Hardened directory layout with a lock file per keyed file name.
 
-    Lock files live in ``<layout folder>.locks/<keyed file name>.lock``, beside (not in)
-    the layout's folder, so loads and scans never see them. Needs ``keyed_files``: only
+    Lock files live in ``<layout folder>.locks/<keyed file name>.flock`` (hardened
+    ``flock`` files, which stay once created), beside (not in) the layout's folder, so
+    loads and scans never see them. Needs ``keyed_files``: only
     then does one file hold every case variant of a key, so locking that one name is
     enough for a read-modify-write of the key.
     """

@@ -3,8 +3,14 @@
 ``<out>/crash-summary.json``::
 
     {"runs": [{"scenario": str, "layout": str, "profile": str, "backend": str,
-               "fault_points": int, "violations": int, "kinds": {kind: count}}],
-     "promises": [{"promise": str, "layout": str, "profile": str, "kept": bool | null}]}
+               "fs_semantics": str, "fault_points": int, "violations": int,
+               "kinds": {kind: count}}],
+     "promises": [{"promise": str, "layout": str, "profile": str, "fs_semantics": str,
+                   "kept": bool | null}]}
+
+``fs_semantics`` (``linux``, ``macos``, ``windows``: the file-name rules the runs were
+made under, ``harness.foreignfs``) may be absent and then means ``linux``; each other
+semantics gets a promise table of its own.
 
 Read leniently: a missing file means "no summary"; an unreadable one is reported in the
 report (never an exception), and a malformed row is skipped and counted.
@@ -34,6 +40,7 @@ class CrashRun:
     fault_points: int
     violations: int
     kinds: Mapping[str, int]
+    fs_semantics: str = "linux"
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,7 @@ class PromiseRow:
     layout: str
     profile: str
     kept: bool | None
+    fs_semantics: str = "linux"
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,7 @@ def _run(raw: Any) -> CrashRun:
         fault_points=int(raw["fault_points"]),
         violations=int(raw["violations"]),
         kinds={str(k): int(v) for k, v in kinds.items()},
+        fs_semantics=str(raw.get("fs_semantics") or "linux"),
     )
 
 
@@ -78,6 +87,7 @@ def _promise(raw: Any) -> PromiseRow:
         layout=str(raw["layout"]),
         profile=str(raw["profile"]),
         kept=kept,
+        fs_semantics=str(raw.get("fs_semantics") or "linux"),
     )
 
 
@@ -116,11 +126,14 @@ def _kept(value: bool | None) -> str:
 
 
 def crash_tables(summary: CrashSummary) -> list[Table]:
-    """A table of scenario runs and a matrix of promises x layout/profile."""
+    """A table of scenario runs and a matrix of promises x layout/profile, one per
+    file-system semantics."""
     tables: list[Table] = []
     if summary.runs:
         total_points = sum(r.fault_points for r in summary.runs)
         total_violations = sum(r.violations for r in summary.runs)
+        # The file-system column only when some run was made under foreign rules.
+        foreign = any(r.fs_semantics != "linux" for r in summary.runs)
         tables.append(
             Table(
                 title="Crash scenarios",
@@ -129,6 +142,7 @@ def crash_tables(summary: CrashSummary) -> list[Table]:
                     "layout",
                     "profile",
                     "backend",
+                    *(("file names",) if foreign else ()),
                     "fault points",
                     "violations",
                     "kinds",
@@ -139,6 +153,7 @@ def crash_tables(summary: CrashSummary) -> list[Table]:
                         r.layout,
                         r.profile,
                         r.backend,
+                        *((r.fs_semantics,) if foreign else ()),
                         f"{r.fault_points:,}",
                         f"{r.violations:,}",
                         ", ".join(f"{k}: {v}" for k, v in sorted(r.kinds.items())) or "-",
@@ -151,27 +166,40 @@ def crash_tables(summary: CrashSummary) -> list[Table]:
                 ),
             )
         )
-    if summary.promises:
-        columns = sorted({(p.layout, p.profile) for p in summary.promises})
-        names = list(dict.fromkeys(p.promise for p in summary.promises))
-        cell = {(p.promise, p.layout, p.profile): p.kept for p in summary.promises}
-        tables.append(
-            Table(
-                title="Promises x layouts x profiles",
-                headers=("promise", *(f"{layout}/{profile}" for layout, profile in columns)),
-                rows=tuple(
-                    (
-                        name,
-                        *(
-                            _kept(cell[(name, layout, profile)])
-                            if (name, layout, profile) in cell
-                            else "-"
-                            for layout, profile in columns
-                        ),
-                    )
-                    for name in names
-                ),
-                note="kept / BROKEN as the crash runs found; - where not checked or not promised.",
-            )
-        )
+    every_fs = sorted({p.fs_semantics for p in summary.promises}, key=_linux_first)
+    for fs in every_fs:
+        tables.append(_promise_table([p for p in summary.promises if p.fs_semantics == fs], fs))
     return tables
+
+
+def _linux_first(fs: str) -> tuple[bool, str]:
+    return fs != "linux", fs
+
+
+def _promise_table(promises: list[PromiseRow], fs: str) -> Table:
+    columns = sorted({(p.layout, p.profile) for p in promises})
+    names = list(dict.fromkeys(p.promise for p in promises))
+    cell = {(p.promise, p.layout, p.profile): p.kept for p in promises}
+    title = "Promises x layouts x profiles"
+    note = "kept / BROKEN as the crash runs found; - where not checked or not promised."
+    if fs != "linux":
+        title += f", {fs} file names"
+        note += (
+            f" Runs under {fs}'s file-name rules, emulated over a Linux folder "
+            "(harness/foreignfs.py, docs/foreign-fs.md)."
+        )
+    return Table(
+        title=title,
+        headers=("promise", *(f"{layout}/{profile}" for layout, profile in columns)),
+        rows=tuple(
+            (
+                name,
+                *(
+                    _kept(cell[(name, layout, profile)]) if (name, layout, profile) in cell else "-"
+                    for layout, profile in columns
+                ),
+            )
+            for name in names
+        ),
+        note=note,
+    )

@@ -1,8 +1,31 @@
 """The catalog of seeded bugs: the hardened reference store with one defect each.
 
-Every entry names the scenarios that must catch it; ``tests/test_mutants.py`` runs each
-mutant through those scenarios and fails if any of them stays silent. The gate and the
-report's mutation-score table use the same catalog (``MUTANTS``).
+Every entry names the gate checks that must catch it -- scenarios of the catalog, or the
+gate's own ``machine`` (Hypothesis state machines) and ``concurrency`` (racing
+processes) checks; ``tests/test_mutants.py`` runs each mutant through those checks and
+fails if any of them stays silent. The gate and the report's mutation-score table use the
+same catalog (``MUTANTS``).
+
+Issue 8's list, and where each bug is:
+
+* ``update_entry`` without the lock: ``update-entry-unlocked``;
+* lock released before the write: ``lock-released-before-write``;
+* rename before the write completes: ``rename-before-write``;
+* non-atomic fallback used always: ``write-in-place`` (the seed's fallback *is* an
+  in-place write of the target; using it for every write is exactly that mutant);
+* ``%`` not encoded first (seed key encoding): not a mutant of ``hardened``. Hardened
+  names a file by the *normalized* key with every byte outside ``[a-z0-9._-]``
+  percent-encoded in upper-case hex, and keeps the exact keys inside the file, so the
+  order of encoding cannot make two keys share a name on a case-sensitive file system,
+  and names are never decoded; the seed names are only decoded when reading files an
+  older version wrote, which no scenario sets up;
+* backup overwrites an earlier backup: not catchable yet. The oracle judges the entries,
+  not backups, and no workload migrates twice with different legacy files, so an
+  overwritten backup is never observed (``swallowed-backup-failure`` covers the seed's
+  shared backup names as part of ``safe_backup``).
+
+Lock mutants patch the stores' call sites of ``self.lock.held()`` (``_change_key``,
+``_change_all``), never the lock itself, whose implementation may change.
 """
 
 from __future__ import annotations
@@ -13,6 +36,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.mutation import Mutant
+from reference_store._atomic import TMP_SUFFIX
 from reference_store.fs import FileSystemWrapper
 
 __all__ = ["MUTANTS", "by_name"]
@@ -100,6 +124,92 @@ _IN_PLACE = {
 }
 
 
+def _rename_before_write(_original: Any) -> Callable[..., None]:
+    """Publishes the temp file under the target's name, then writes into it: a crash in
+    between leaves the target empty or torn."""
+
+    def write(
+        fs: Any, path: str, data: bytes, profile: Any, runtime: Any, *, chmod: bool = False
+    ) -> None:
+        tmp = f"{path}.{runtime.new_token()}{TMP_SUFFIX}"
+        handle = fs.open_write(tmp, mode=0o600)
+        try:
+            if chmod:
+                fs.chmod(tmp, 0o600)
+            fs.replace(tmp, path)
+            fs.write(handle, data)
+            if profile.fsync:
+                fs.fsync(handle)
+        finally:
+            fs.close(handle)
+        if profile.fsync:
+            fs.fsync_dir(os.path.dirname(path))
+
+    return write
+
+
+_RENAME_FIRST = {
+    f"reference_store.{module}:write_atomic": _rename_before_write
+    for module in ("_legacy", "_directory", "_migration")
+}
+
+
+class _NoLock:
+    """Stands in for a store's lock: ``held()`` holds nothing."""
+
+    def held(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+
+def _update_entry_unlocked(original: Callable[..., Any]) -> Callable[..., Any]:
+    def update_entry(self: Any, key: str, patch_fn: Any) -> Any:
+        real = self.lock
+        self.lock = _NoLock()
+        try:
+            return original(self, key, patch_fn)
+        finally:
+            self.lock = real
+
+    return update_entry
+
+
+#: The methods that persist a change, called under the lock by ``_change_*``.
+_WRITERS = ("_persist", "_apply", "_seed_diff_write", "_seed_full_write")
+
+
+def _release_before_write(original: Callable[..., Any]) -> Callable[..., Any]:
+    """Reads and changes under the lock, but persists after releasing it: the writes are
+    recorded during the locked part and replayed once ``original`` has returned."""
+
+    def change(self: Any, *args: Any, **kwargs: Any) -> Any:
+        deferred: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+        present = [name for name in _WRITERS if hasattr(self, name)]
+        for name in present:
+            real = getattr(self, name)
+
+            def record(*call_args: Any, _real: Any = real) -> None:
+                deferred.append((_real, call_args))
+
+            setattr(self, name, record)  # an instance attribute shadows the method
+        try:
+            result = original(self, *args, **kwargs)
+        finally:
+            for name in present:
+                delattr(self, name)
+        for write, call_args in deferred:
+            write(*call_args)
+        return result
+
+    return change
+
+
+_LOCK_RELEASED_EARLY = {
+    f"reference_store.{module}:{cls}.{method}": _release_before_write
+    for module, cls in (("_legacy", "LegacyStore"), ("_directory", "DirectoryStore"))
+    for method in ("_change_key", "_change_all")
+}
+
+
 def _never_invalidate(_original: Any) -> Callable[..., None]:
     def invalidate(self: Any, key: str) -> None:
         return None
@@ -130,7 +240,10 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "write-in-place",
         "writes entry files and sessions.json in place instead of tmp + rename",
-        ("update.kill", "migration.disk-full"),
+        # Not migration.disk-full: a torn file the hardened merge leaves in the live
+        # folder is unreadable, so the next start-up moves it aside and merges the legacy
+        # entry again -- repaired, not lost.
+        ("update.kill", "update.disk-full", "machine"),
         patches=_IN_PLACE,
     ),
     Mutant(
@@ -154,7 +267,7 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant(
         "no-journal",
         "a multi-entry update renames its files one by one with no intent journal",
-        ("update.kill", "update.disk-full"),
+        ("update.kill", "update.disk-full", "machine"),
         profile_changes={"journal": False},
     ),
     Mutant(
@@ -164,9 +277,15 @@ MUTANTS: tuple[Mutant, ...] = (
         profile_changes={"startup_cleanup": False},
     ),
     Mutant(
+        "rename-before-write",
+        "renames the temp file into place before writing its data",
+        ("update.kill", "update.disk-full"),
+        patches=_RENAME_FIRST,
+    ),
+    Mutant(
         "keep-removed-entries",
         "forgets to unlink the files of removed entries",
-        ("update.kill",),
+        ("update.kill", "machine"),
         seam=_KeepRemovedEntries,
     ),
     Mutant(
@@ -186,6 +305,19 @@ MUTANTS: tuple[Mutant, ...] = (
         "a full save deletes (or overwrites) files it could not parse",
         ("corrupt-entry",),
         profile_changes={"quarantine_corrupt": False},
+    ),
+    # Bugs in locking: only racing writers show them.
+    Mutant(
+        "update-entry-unlocked",
+        "update_entry reads, changes and writes its entry without taking the lock",
+        ("concurrency",),
+        patches={"reference_store._base:SessionStore.update_entry": _update_entry_unlocked},
+    ),
+    Mutant(
+        "lock-released-before-write",
+        "the lock is released after the read-modify step, before the write lands",
+        ("concurrency",),
+        patches=_LOCK_RELEASED_EARLY,
     ),
     # Bugs in the migration.
     Mutant(
