@@ -21,7 +21,14 @@ from rich.progress import (
 from rich.table import Table
 
 from ._errors import HarnessError
-from ._explorer import BACKENDS, FS_SEMANTICS, ExploreOptions, ExploreResult, explore, run_once
+from ._explorer import (
+    BACKENDS,
+    FS_SEMANTICS,
+    ExploreOptions,
+    ExploreResult,
+    explore,
+    run_contained_once,
+)
 from ._replay import load_replay, write_replays
 from ._summary import Summary, summarize
 from .faultfs import Operation
@@ -38,6 +45,19 @@ EXPLORE_LAYOUTS = ("legacy", "directory", "auto")
 
 def _console() -> Console:
     return Console(stderr=True)
+
+
+def run_timeout_option(command: Callable[..., None]) -> Callable[..., None]:
+    """``--run-timeout``, shared by ``explore`` and ``gate``."""
+    return click.option(
+        "--run-timeout",
+        type=click.FloatRange(min=0.1),
+        default=ExploreOptions.run_timeout,
+        show_default=True,
+        help="Seconds one run may take; a run still going after that (a store that "
+        "hangs) is killed and reported as 'hung', and a store that kills its process is "
+        "reported as 'store-crashed'. The rest of the exploration goes on.",
+    )(command)
 
 
 @click.command("scenarios")
@@ -261,6 +281,7 @@ def print_summary(summary: Summary, console: Console) -> None:
     help="Bound on fault points per fault family and configuration (0: all; "
     "variants may set their own bound).",
 )
+@run_timeout_option
 @click.option(
     "--full",
     is_flag=True,
@@ -328,6 +349,7 @@ def explore_command(
     power_samples: int,
     max_points: int,
     full: bool,
+    run_timeout: float,
     out: str,
     replays: str,
     fail_on: tuple[str, ...],
@@ -346,7 +368,12 @@ def explore_command(
     backends = BACKENDS if backend == "both" else (backend,)
     semantics = FS_SEMANTICS if "all" in fs_semantics else fs_semantics or ("linux",)
     options = ExploreOptions(
-        jobs=jobs, seed=seed, power_samples=power_samples, max_points=max_points, full=full
+        jobs=jobs,
+        seed=seed,
+        power_samples=power_samples,
+        max_points=max_points,
+        full=full,
+        run_timeout=run_timeout,
     )
     try:
         if (mode != "explore" or store_cmd is not None) and tuple(semantics) != ("linux",):
@@ -441,6 +468,7 @@ def _run_real_exploration(
 @click.command("replay")
 @click.argument("replay_file", type=click.Path(dir_okay=False))
 @click.option("--full-trace", is_flag=True, help="Print every operation, not only the last 40.")
+@run_timeout_option
 @click.option(
     "--target-source",
     metavar="MODULE",
@@ -448,7 +476,9 @@ def _run_real_exploration(
     "target_source does not import here (e.g. tests.mutants for a 'mutant:<name>' "
     "target; the current folder is on the import path).",
 )
-def replay_command(replay_file: str, full_trace: bool, target_source: str | None) -> None:
+def replay_command(
+    replay_file: str, full_trace: bool, run_timeout: float, target_source: str | None
+) -> None:
     """Re-run one replay file: the trace up to the fault, the files after it, the diff.
 
     A store given as module:factory is imported again (from the current folder); a
@@ -493,7 +523,8 @@ def replay_command(replay_file: str, full_trace: bool, target_source: str | None
         result = run_real(scenario, spec)
     else:
         console.print(f"fault: {spec.describe()}")
-        result = run_once(scenario, spec)
+        # In a child process: the run may hang or kill its process, as it did when found.
+        result = run_contained_once(scenario, spec, timeout_s=run_timeout)
     trace = list(result.trace)
     recorded = replay.raw.get("trace", [])
     same = [op.to_json() for op in trace] == recorded

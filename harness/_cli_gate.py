@@ -12,6 +12,7 @@ from typing import Any
 import click
 from rich.console import Console
 
+from ._cli_explore import run_timeout_option
 from ._errors import HarnessError, UsageError
 from ._explorer import BACKENDS, ExploreOptions
 from ._oracle import VIOLATION_KINDS
@@ -135,6 +136,7 @@ def _store_cmd_available() -> bool:
     help="Fault points per fault family and configuration (0: every one).",
 )
 @click.option("--full", is_flag=True, help="Also the heavy variants (1,000-entry stores).")
+@run_timeout_option
 @click.option(
     "--machine-examples",
     type=click.IntRange(min=1),
@@ -220,6 +222,7 @@ def gate_command(
     waive: tuple[str, ...],
     max_points: int,
     full: bool,
+    run_timeout: float,
     machine_examples: int,
     machine_steps: int,
     no_machines: bool,
@@ -272,7 +275,9 @@ def gate_command(
             "backends": BACKENDS if backend == "both" else (backend,),
             "profile": profile,
             "promises": promise_profile,
-            "options": ExploreOptions(jobs=jobs, seed=seed, max_points=max_points, full=full),
+            "options": ExploreOptions(
+                jobs=jobs, seed=seed, max_points=max_points, full=full, run_timeout=run_timeout
+            ),
             "shard": part,
             "budget": budget,
             "allow_partial": allow_partial,

@@ -22,19 +22,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-import multiprocessing
 import os
-import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reference_store import SessionCache, deterministic_runtime
 from reference_store.fs import FileSystem, OsFileSystem
 
+from ._contain import run_contained
 from ._durability import Effect, PowerLossChoice, power_loss_choices
 from ._errors import UsageError
 from ._oracle import (
@@ -45,6 +42,7 @@ from ._oracle import (
     check_reads,
     classify,
 )
+from ._roots import temp_root
 from ._scenario import CheckContext, Scenario, Variant, Workload
 from ._target import REFERENCE, StoreTarget, resolve_target
 from ._workload import canonical
@@ -147,6 +145,9 @@ class ExploreOptions:
     #: include heavy variants (1,000-entry stores); there ``max_points`` may raise their
     #: own bound, elsewhere a variant's own bound wins
     full: bool = False
+    #: seconds a run may take before its process is killed and the run reported as
+    #: ``hung`` (``harness._contain``); the heaviest variants take seconds
+    run_timeout: float = 120.0
 
 
 # --- one run ---------------------------------------------------------------------------------
@@ -436,11 +437,8 @@ def _recover_and_check(
 @contextlib.contextmanager
 def _backend_root(backend: str) -> Iterator[str]:
     if backend == "real":
-        root = tempfile.mkdtemp(prefix="store-harness-run-")
-        try:
+        with temp_root("run") as root:
             yield root
-        finally:
-            shutil.rmtree(root, ignore_errors=True)
     elif backend == "fake":
         from pyfakefs.fake_filesystem_unittest import Patcher
 
@@ -592,26 +590,55 @@ def _count_ops(workload: Workload, base: RunSpec) -> int:
 _SCENARIOS: dict[str, Scenario] = {}
 
 
-def _work(specs: list[RunSpec]) -> list[RunResult]:
-    """Run a batch; fake-backend runs share one pyfakefs patcher (starting one is slow)."""
-    fake = [s for s in specs if s.backend == "fake"]
-    results: dict[int, RunResult] = {}
+def _work(
+    specs: Sequence[RunSpec], started: Callable[[int], None] = lambda _i: None
+) -> Iterator[tuple[int, RunResult]]:
+    """Run a batch, yielding each run's result as it ends (``started(i)`` before run
+    ``i``); fake-backend runs share one pyfakefs patcher (starting one is slow)."""
+    fake = [i for i, s in enumerate(specs) if s.backend == "fake"]
     if fake:
         from pyfakefs.fake_filesystem_unittest import Patcher
 
         with Patcher() as patcher:
             assert patcher.fs is not None
-            for index, spec in enumerate(specs):
-                if spec.backend != "fake":
-                    continue
+            for index in fake:
+                spec = specs[index]
                 root = f"/harness/run-{index}"
                 patcher.fs.create_dir(root)
-                results[index] = _run_in_root(_SCENARIOS[spec.scenario], spec, root)
+                started(index)
+                result = _run_in_root(_SCENARIOS[spec.scenario], spec, root)
                 patcher.fs.remove_object(root)
+                yield index, result
     for index, spec in enumerate(specs):
         if spec.backend != "fake":
-            results[index] = run_once(_SCENARIOS[spec.scenario], spec)
-    return [results[i] for i in range(len(specs))]
+            started(index)
+            yield index, run_once(_SCENARIOS[spec.scenario], spec)
+
+
+def _lost_run(spec: RunSpec, kind: str, detail: str) -> RunResult:
+    """The result of a run whose process hung or died (``harness._contain``)."""
+    violation = (
+        Violation("hung", f"the run never finished: {detail} (a call or recovery hangs)")
+        if kind == "hung"
+        else Violation("store-crashed", f"the run's process died: {detail}")
+    )
+    return RunResult(
+        spec=spec,
+        trace=(),
+        outcomes=(),
+        violations=(violation,),
+        found=None,
+        expected=(),
+        files_after_fault={},
+        op_count=0,
+    )
+
+
+def run_contained_once(scenario: Scenario, spec: RunSpec, *, timeout_s: float) -> RunResult:
+    """:func:`run_once` in a child process that may hang or die (``harness._contain``)."""
+    _SCENARIOS[scenario.name] = scenario
+    ((result,),) = run_contained([[spec]], _work, _lost_run, jobs=1, timeout_s=timeout_s)
+    return result
 
 
 @dataclass
@@ -695,22 +722,17 @@ def _run_all(
 ) -> list[RunResult]:
     total = sum(len(b) for b in batches)
     done = 0
-    out: list[RunResult] = []
-    if opts.jobs <= 1 or len(batches) <= 1:
-        for batch in batches:
-            out += _work(batch)
-            done += len(batch)
-            if progress:
-                progress(done, total, phase)
-        return out
-    ctx = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=opts.jobs, mp_context=ctx) as pool:
-        for batch_result in pool.map(_work, batches):
-            out += batch_result
-            done += len(batch_result)
-            if progress:
-                progress(done, total, phase)
-    return out
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(done, total, phase)
+
+    results = run_contained(
+        batches, _work, _lost_run, jobs=opts.jobs, timeout_s=opts.run_timeout, progress=advance
+    )
+    return [r for batch in results for r in batch]
 
 
 def _config(spec: RunSpec) -> tuple[str, str, str, str]:

@@ -20,13 +20,12 @@ import contextlib
 import json
 import os
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from hypothesis import HealthCheck, Phase, reproduce_failure, seed, settings
+from hypothesis import configuration as hypothesis_configuration
 from hypothesis.errors import DidNotReproduce, InvalidArgument
 from hypothesis.reporting import with_reporter
 from hypothesis.stateful import run_state_machine_as_test
@@ -35,6 +34,7 @@ from reference_store import AutoStore, DirectoryStore, LegacyStore
 from reference_store.fs import FileSystem, OsFileSystem
 
 from ._errors import HarnessError, UsageError
+from ._roots import make_root, temp_root
 from ._target import StoreTarget
 from .machines import FAILURE_ENV, MachineFailureError, NoSyncFileSystem, SessionStoreMachine
 
@@ -92,10 +92,7 @@ class _TargetMachine(SessionStoreMachine):
     supports_corrupt = True
 
     def make_root(self) -> str:
-        return tempfile.mkdtemp(prefix="gate-machine-", dir=self.tmp_parent)
-
-    def remove_root(self, root: str) -> None:
-        shutil.rmtree(root, ignore_errors=True)
+        return make_root("example", parent=self.tmp_parent)
 
     def plain_fs(self) -> FileSystem:
         # Process crashes only: a sync changes nothing observable (machines.NoSyncFileSystem).
@@ -147,6 +144,19 @@ def target_machine(
 
 
 @contextlib.contextmanager
+def _hypothesis_home(parent: str) -> Iterator[None]:
+    # Hypothesis caches data it derives (its Unicode tables) in ``.hypothesis/`` of the
+    # working folder, even with no example database: point it into the temp root, so
+    # that a gate run writes nothing where it was started.
+    before = getattr(hypothesis_configuration, "__hypothesis_home_directory", None)
+    hypothesis_configuration.set_hypothesis_home_dir(os.path.join(parent, "hypothesis"))
+    try:
+        yield
+    finally:
+        hypothesis_configuration.set_hypothesis_home_dir(before)
+
+
+@contextlib.contextmanager
 def _failure_files(folder: str) -> Iterator[None]:
     # The machine writes crash details where this variable points; the gate keeps them
     # with its other outputs instead of in a shared temp folder.
@@ -192,7 +202,7 @@ def run_target_machine(
         suppress_health_check=list(HealthCheck),
     )
     bounds = (examples, steps, seed_value)
-    with tempfile.TemporaryDirectory(prefix="gate-machines-") as parent:
+    with temp_root("gate-machines") as parent, _hypothesis_home(parent):
         machine: Any = seed(seed_value)(target_machine(target, layout, profile, tmp_parent=parent))
         if blob is not None:
             machine = reproduce_failure(*parse_blob(blob))(machine)

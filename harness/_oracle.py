@@ -55,6 +55,8 @@ VIOLATION_KINDS: dict[str, tuple[str, str]] = {
     "unexpected-error": ("high", "a call raised neither a store error nor an OSError"),
     "lost-update": ("critical", "a concurrent update was overwritten"),
     "stale-read": ("medium", "a read returned a value older than a completed write"),
+    "hung": ("high", "a call or the recovery never returned; the run was stopped by its timeout"),
+    "store-crashed": ("critical", "the store killed the process it runs in"),
 }
 
 

@@ -53,6 +53,7 @@ PROMISES: tuple[Promise, ...] = (
     Promise("no temp or lock file is left for good", frozenset({"leftover-temp", "leftover-lock"})),
     Promise("case-variant ties do not depend on input order", frozenset({"order-dependent"})),
     Promise("every valid key is stored without a fault", frozenset({"baseline"})),
+    Promise("every call returns: no hang, no dead process", frozenset({"hung", "store-crashed"})),
     Promise("acknowledged writes survive power loss", _DATA_LOSS, frozenset({"power-loss"})),
 )
 

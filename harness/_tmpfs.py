@@ -19,9 +19,10 @@ import functools
 import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+from ._roots import make_root, remove_root, temp_root
 
 __all__ = ["PAGE_SIZE", "Tmpfs", "TmpfsSupport", "probe", "tmpfs"]
 
@@ -64,7 +65,7 @@ def probe() -> TmpfsSupport:
     """What this machine allows (computed once per process)."""
     if shutil.which("mount") is None or shutil.which("umount") is None:
         return TmpfsSupport(False, "", "no mount/umount binaries on PATH")
-    folder = tempfile.mkdtemp(prefix="store-harness-tmpfs-probe-")
+    folder = make_root("tmpfs-probe")
     try:
         ok, why = _try_mount(folder)
         if ok:
@@ -84,8 +85,7 @@ def probe() -> TmpfsSupport:
             why += f"; unshare -rm: {why_ns or 'failed'}"
         return TmpfsSupport(False, "", f"cannot mount a tmpfs: {why}")
     finally:
-        with contextlib.suppress(OSError):
-            os.rmdir(folder)
+        remove_root(folder)
 
 
 class Tmpfs:
@@ -115,14 +115,11 @@ class Tmpfs:
 
 
 @contextlib.contextmanager
-def tmpfs(size_bytes: int, *, prefix: str = "store-harness-tmpfs-") -> Iterator[Tmpfs]:
-    """A fresh tmpfs of ``size_bytes`` on a new temp folder; unmounted and removed after."""
-    folder = tempfile.mkdtemp(prefix=prefix)
-    try:
+def tmpfs(size_bytes: int, *, purpose: str = "tmpfs") -> Iterator[Tmpfs]:
+    """A fresh tmpfs of ``size_bytes`` on a new temp root; unmounted and removed after."""
+    with temp_root(purpose) as folder:
         mount = Tmpfs(folder, size_bytes)
         try:
             yield mount
         finally:
             mount.unmount()
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)

@@ -44,6 +44,7 @@ from typing import Any
 from reference_store import LockTimeoutError, SessionCache, open_store
 
 from ._oracle import Violation
+from ._roots import require_root
 
 __all__ = [
     "COUNTER_KEY",
@@ -227,12 +228,16 @@ def run_concurrency(
     rounds: int = 5,
     schedule: str = "free",
     timeout_s: float = 120.0,
+    allow_foreign: bool = False,
 ) -> ConcurrencyReport:
     """Race the workers on a store in ``folder`` (a real, empty folder) and check.
 
-    Threads share one cache (they are one process, as upstream's cache is per
-    process); each worker process has its own store and cache.
+    ``folder`` must lie in a harness temp root (``harness._roots.make_root``) unless
+    ``allow_foreign``: the run writes a store there. Threads share one cache (they are
+    one process, as upstream's cache is per process); each worker process has its own
+    store and cache.
     """
+    require_root(folder, allow_foreign=allow_foreign)
     for role in (*thread_roles, *process_roles):
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}; choose from {ROLES}")

@@ -36,14 +36,14 @@ import fnmatch
 import json
 import os
 import re
-import tempfile
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
+from ._contain import run_contained
 from ._errors import UsageError
 from ._explorer import ExploreOptions, ExploreResult, RunResult, explore
 from ._gate_concurrency import run_target_concurrency
@@ -51,6 +51,7 @@ from ._gate_machine import MachineRun, run_target_machine
 from ._machine_replay import MachineReplay, write_machine_replay
 from ._oracle import VIOLATION_KINDS, Violation
 from ._replay import write_replays
+from ._roots import temp_root
 from ._scenario import Scenario
 from ._target import StoreTarget, resolve_target
 from ._target_source import source_of
@@ -118,6 +119,9 @@ class CheckOptions:
     #: Hypothesis examples per layout, and steps (rule calls) per example
     machine_examples: int = 20
     machine_steps: int = 25
+    #: seconds one machine configuration may take before its process is killed and the
+    #: store reported as ``hung`` (``harness._contain``)
+    machine_timeout: float = 900.0
     #: run the concurrency check at all
     concurrency: bool = True
     #: calls per worker process
@@ -640,14 +644,26 @@ def run_machine_check(
     opts = checks or CheckOptions()
     started = time.monotonic()
     store = resolve_target(target)
-    run = run_target_machine(
-        store,
-        config.layout,
-        profile,
-        examples=opts.machine_examples,
-        steps=opts.machine_steps,
-        seed_value=seed,
-    )
+    bounds = (opts.machine_examples, opts.machine_steps, seed)
+
+    def work(
+        _items: Sequence[None], begin: Callable[[int], None]
+    ) -> Iterator[tuple[int, MachineRun]]:
+        begin(0)
+        examples, steps, seed_value = bounds
+        yield (
+            0,
+            run_target_machine(
+                store, config.layout, profile, examples=examples, steps=steps, seed_value=seed_value
+            ),
+        )
+
+    def lost(_item: None, kind: str, detail: str) -> MachineRun:
+        found = "hung" if kind == "hung" else "store-crashed"
+        return MachineRun(False, *bounds, kind=found, message=f"{found}: the machine {detail}")
+
+    # In a child process: a store that hangs or kills its process fails this case only.
+    ((run,),) = run_contained([[None]], work, lost, jobs=1, timeout_s=opts.machine_timeout)
     bound = f"{run.examples} examples x {run.steps} steps, seed {run.seed}"
     if run.passed:
         return _judged(config, {}, promises, runs=run.examples, started=started, reason=bound)
@@ -702,7 +718,7 @@ def run_concurrency_check(
     opts = checks or CheckOptions()
     started = time.monotonic()
     store = resolve_target(target)
-    with tempfile.TemporaryDirectory(prefix="gate-concurrency-") as folder:
+    with temp_root("gate-concurrency") as folder:
         try:
             run = run_target_concurrency(
                 store, folder, config.layout, profile, rounds=opts.concurrency_rounds

@@ -51,7 +51,6 @@ import functools
 import itertools
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -79,6 +78,7 @@ from reference_store._runtime import Runtime
 from reference_store.fs import FileSystem, FileSystemWrapper, OsFileSystem
 
 from ._oracle import History, classify
+from ._roots import is_inside_root, make_root, remove_root
 from ._workload import canonical, normalize
 from .faultfs import FaultFileSystem, FaultPlan, SimulatedCrash
 from .strategies import (
@@ -547,11 +547,14 @@ class SessionStoreMachine(RuleBasedStateMachine):
         return None
 
     def make_root(self) -> str:
-        """A fresh, empty folder for this run's files."""
-        return tempfile.mkdtemp(prefix="store-machine-")
+        """A fresh, empty folder for this run's files (a harness temp root)."""
+        return make_root("machine")
 
     def remove_root(self, root: str) -> None:
-        shutil.rmtree(root, ignore_errors=True)
+        """Remove what :meth:`make_root` made; a folder that is no harness temp root (an
+        override's own, or an in-memory store's name) is left alone."""
+        if is_inside_root(root):
+            remove_root(root)
 
     def plain_fs(self) -> FileSystem:
         """The seam under the faults (and the one the observer reads through)."""
@@ -1225,14 +1228,14 @@ class ReferenceStoreMachine(SessionStoreMachine):
             root = "/machine/store"
             self._patcher.fs.create_dir(root)
             return root
-        return tempfile.mkdtemp(prefix="store-machine-")
+        return super().make_root()
 
     def remove_root(self, root: str) -> None:
         if self._patcher is not None:
             self._patcher.tearDown()
             self._patcher = None
             return
-        shutil.rmtree(root, ignore_errors=True)
+        super().remove_root(root)
 
     def real_io(self) -> contextlib.AbstractContextManager[None]:
         patcher = self._patcher
@@ -1330,7 +1333,7 @@ class DifferentialMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.root = tempfile.mkdtemp(prefix="store-differential-")
+        self.root = make_root("differential")
         self.clock = MachineClock()
         self.state: StoreMap = {}
         self.log: list[str] = []
@@ -1357,7 +1360,7 @@ class DifferentialMachine(RuleBasedStateMachine):
             for store in self.stores.values():
                 store.close()
         finally:
-            shutil.rmtree(self.root, ignore_errors=True)
+            remove_root(self.root)
 
     def _on(self, name: str) -> bool:
         return self.only_rules is None or name in self.only_rules

@@ -48,9 +48,7 @@ import json
 import os
 import random
 import shlex
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -78,6 +76,7 @@ from ._explorer import (
     _write_setup,
 )
 from ._oracle import Outcome, Violation, check_reads
+from ._roots import temp_root
 from ._scenario import Scenario, Workload
 from ._target import REFERENCE, StoreTarget
 from ._workload import Load, Migrate, ReadUpdatedAt, Save, Step, Update, UpdateEntry
@@ -557,14 +556,11 @@ def _run_root(spec: RealSpec) -> Iterator[tuple[str, _tmpfs.Tmpfs | None]]:
         support = _tmpfs.probe()
         if not support.allowed:
             raise UsageError(f"tmpfs mode: {support.reason}")
-        with _tmpfs.tmpfs(ROOMY_TMPFS_BYTES, prefix="store-harness-tmpfs-run-") as mount:
+        with _tmpfs.tmpfs(ROOMY_TMPFS_BYTES, purpose="tmpfs-run") as mount:
             yield mount.path, mount
         return
-    root = tempfile.mkdtemp(prefix="store-harness-kill-")
-    try:
+    with temp_root("kill") as root:
         yield root, None
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @dataclass

@@ -19,6 +19,9 @@ from harness.gate import CHECKS, run_gate
 #: Fault points per family and configuration: enough to reach every bug in the catalog,
 #: few enough that the whole matrix stays a small part of the suite's budget.
 BOUND = 40
+#: Seconds before a run counts as hung: these runs take milliseconds, and the mutant
+#: that hangs would otherwise cost the default two minutes.
+RUN_TIMEOUT = 10.0
 
 CASES = [(m, name) for m in MUTANTS for name in m.caught_by]
 
@@ -36,7 +39,7 @@ def _violations(target: object, scenario: str, backend: str = "real") -> dict[st
         [scenarios.get(scenario)],
         profiles=("hardened",),
         backends=(backend,),
-        options=ExploreOptions(jobs=1, max_points=BOUND),
+        options=ExploreOptions(jobs=1, max_points=BOUND, run_timeout=RUN_TIMEOUT),
         target=target,  # type: ignore[arg-type]
     )
     kinds: dict[str, int] = {}

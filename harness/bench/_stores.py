@@ -1,16 +1,14 @@
 """Opening, filling and measuring bench stores on real temp folders.
 
-Temp roots come only from :func:`temp_root` (``tempfile.mkdtemp`` with the
-``store-harness-bench-`` prefix) and are removed when it exits; nothing here touches a
-path outside them.
+Temp roots come only from :func:`temp_root` (a ``harness._roots`` temp root whose folder
+name starts with ``store-harness-bench-``) and are removed when it exits; nothing here
+touches a path outside them (``remove_tree`` refuses one).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -23,6 +21,7 @@ from reference_store import (
 )
 from reference_store.fs import FileSystem
 
+from .._roots import make_root, remove_root, require_root
 from ._grid import bench_profile
 from ._locks import PerKeyLockDirectoryStore
 
@@ -42,7 +41,7 @@ TEMP_PREFIX = "store-harness-bench-"
 @contextlib.contextmanager
 def temp_root() -> Iterator[str]:
     """A fresh real temp folder for one run, removed (with everything in it) on exit."""
-    root = tempfile.mkdtemp(prefix=TEMP_PREFIX)
+    root = make_root("bench")
     try:
         yield root
     finally:
@@ -53,9 +52,10 @@ def remove_tree(path: str) -> None:
     """Remove a folder and everything in it, unlinking each folder's files in inode
     order -- on ext4 that touches inode tables and bitmaps sequentially, which deletes
     a 10,000-file store several times faster than directory order (and deletes are slow
-    on file systems mounted with ``discard``)."""
+    on file systems mounted with ``discard``). ``path`` must lie in a temp root."""
     if not os.path.lexists(path):
         return
+    require_root(path, what="remove files")
     for parent, dirs, _files in os.walk(path, topdown=False):
         with os.scandir(parent) as scan:
             files = [e for e in scan if not e.is_dir(follow_symlinks=False)]
@@ -66,7 +66,7 @@ def remove_tree(path: str) -> None:
         for name in dirs:
             with contextlib.suppress(OSError):
                 os.rmdir(os.path.join(parent, name))
-    shutil.rmtree(path, ignore_errors=True)  # the top folder, and anything left over
+    remove_root(path)  # the top folder (or whole temp root), and anything left over
 
 
 def open_bench_store(

@@ -4,13 +4,29 @@ orders the racy steps with barriers, and the checks are sound for any interleavi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from harness._roots import UnsafePathError, temp_root
 from harness.concurrency import Event, check_history, run_concurrency
 
 pytestmark = pytest.mark.real_only
+
+
+@pytest.fixture
+def folder() -> Iterator[str]:
+    """A harness temp root: run_concurrency writes a store only into one of those."""
+    with temp_root("test-concurrency") as root:
+        yield root
+
+
+def test_a_folder_the_harness_did_not_create_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "keep.txt").write_text("mine")
+    with pytest.raises(UnsafePathError, match="did not create"):
+        run_concurrency(str(tmp_path), "legacy", "hardened", rounds=1)
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
 
 
 @pytest.mark.parametrize(
@@ -22,16 +38,16 @@ pytestmark = pytest.mark.real_only
         ("sqlite", "free"),
     ],
 )
-def test_hardened_history_is_clean(tmp_path: Path, layout: str, schedule: str) -> None:
-    report = run_concurrency(str(tmp_path), layout, "hardened", schedule=schedule, rounds=4)
+def test_hardened_history_is_clean(folder: str, layout: str, schedule: str) -> None:
+    report = run_concurrency(folder, layout, "hardened", schedule=schedule, rounds=4)
     assert report.violations == [], report.describe()
     assert report.final_count == report.ok_increments > 0
 
 
-def test_finds_the_seed_route_stale_read(tmp_path: Path) -> None:
+def test_finds_the_seed_route_stale_read(folder: str) -> None:
     """HAZARD(fresh_route_read): a route worker process fills its cache, other workers
     increment, its ``update_last_route`` then writes on the cached entry."""
-    report = run_concurrency(str(tmp_path), "directory", "seed", schedule="phased", rounds=3)
+    report = run_concurrency(folder, "directory", "seed", schedule="phased", rounds=3)
     kinds = {v.kind for v in report.violations}
     assert kinds == {"stale-read", "lost-update"}, report.describe()
     assert any(

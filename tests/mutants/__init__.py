@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -227,6 +229,37 @@ def _read_errors_as_missing(original: Callable[..., Any]) -> Callable[..., Any]:
     return read_one
 
 
+def _wait_for_whole_file(original: Callable[..., Any]) -> Callable[..., Any]:
+    """A file that looks half-written (JSON cut off inside its object) is read again
+    until the writer finishes -- which, for a file torn by a crash, never happens."""
+
+    def parse(self: Any, name: str, raw: bytes) -> Any:
+        while True:
+            try:
+                return original(self, name, raw)
+            except ValueError:
+                if not raw.lstrip().startswith(b"{") or raw.rstrip().endswith(b"}"):
+                    raise
+            time.sleep(0.01)
+            raw = self.fs.read_file(self.path_of(name))
+
+    return parse
+
+
+def _crash_on_bad_utf8(original: Callable[..., Any]) -> Callable[..., Any]:
+    """A parser that dies on bytes that are not UTF-8 (as a C extension that reads past
+    its buffer does): the whole process goes, not just the call."""
+
+    def parse(self: Any, name: str, raw: bytes) -> Any:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            os.kill(os.getpid(), signal.SIGSEGV)
+        return original(self, name, raw)
+
+    return parse
+
+
 def _skip_slash_keys(original: Callable[..., Any]) -> Callable[..., Any]:
     def dedupe(data: Any, *, deterministic: bool) -> Any:
         kept = {k: v for k, v in data.items() if "/" not in k}
@@ -305,6 +338,20 @@ MUTANTS: tuple[Mutant, ...] = (
         "a full save deletes (or overwrites) files it could not parse",
         ("corrupt-entry",),
         profile_changes={"quarantine_corrupt": False},
+    ),
+    # Bugs that take the process down with them: the explorer runs each in a child
+    # process, stops it after --run-timeout, and reports the run (harness._contain).
+    Mutant(
+        "wait-for-whole-file",
+        "waits for a torn entry file to be completed by its writer, forever",
+        ("corrupt-entry",),
+        patches={"reference_store._directory:DirectoryStore._parse": _wait_for_whole_file},
+    ),
+    Mutant(
+        "crash-on-bad-utf8",
+        "its parser kills the process (SIGSEGV) on a file that is not UTF-8",
+        ("corrupt-entry",),
+        patches={"reference_store._directory:DirectoryStore._parse": _crash_on_bad_utf8},
     ),
     # Bugs in locking: only racing writers show them.
     Mutant(
