@@ -16,9 +16,10 @@ $(STAMP): pyproject.toml
 report: $(STAMP)
 	$(BIN)/store-harness report $(ARGS)
 
-## the whole test suite, in parallel
+## the test suite, in parallel; MARKS= (empty) also runs the slow tier
+MARKS ?= not slow
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto --benchmark-skip $(ARGS)
+	$(BIN)/python -m pytest -n auto --benchmark-skip -m "$(MARKS)" $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -9,6 +9,11 @@ from json.encoder import encode_basestring
 from typing import Any
 
 from ._errors import InvalidEntryError
+
+try:  # a speed-up only: without it the same bytes come from _pretty
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - orjson is a dependency of the project
+    _orjson = None  # type: ignore[assignment]
 from ._keys import check_key_encodable
 
 __all__ = ["KEYED_FORMAT", "decode_json", "encode_json", "validate_entry", "validate_map"]
@@ -22,17 +27,55 @@ def encode_json(value: Any) -> bytes:
 
     The bytes are exactly ``json.dumps(value, indent=2, ensure_ascii=False)``'s. That call
     runs CPython's pure-Python encoder (the C one does not indent) and was the largest
-    item of an ``update_entry`` after the file system's own work; :func:`_pretty` writes
-    the same text with one Python call per container and the C string escaper. Anything
-    it does not know (non-string keys, unusual types, cycles) goes to ``json.dumps``,
-    whose result or error is the one the caller gets.
+    item of an ``update_entry`` after the file system's own work -- with 150 KB entries,
+    more than the write itself. orjson writes the same bytes 50x faster for every value
+    without floats (it spells ``1e-05`` as ``0.00001`` and NaN as ``null``), and raises
+    for the few others it would write differently (integers beyond 64 bits, non-string
+    keys, nesting deeper than 255, lone surrogates, unknown types); those values, and
+    every value with a float, go to :func:`_pretty`, which writes the same text with one
+    Python call per container and the C string escaper; what neither knows (cycles,
+    odd keys) goes to ``json.dumps``, whose result or error is the one the caller gets.
     """
+    if _orjson is not None:
+        try:
+            fast = _orjson.dumps(value, option=_orjson.OPT_INDENT_2)
+        except (_orjson.JSONEncodeError, TypeError):
+            pass  # cycles too: orjson stops at depth 255, so the walk below always ends
+        else:
+            if not _has_float(value):
+                return fast
     parts: list[str] = []
     try:
         _pretty(value, "\n", parts)
     except (_UnusualValueError, RecursionError):
         return json.dumps(value, indent=2, ensure_ascii=False).encode("utf-8")
     return "".join(parts).encode("utf-8")
+
+
+def _has_float(value: Any) -> bool:
+    """Whether ``value`` holds a float anywhere (the one thing orjson spells otherwise
+    without raising). A flat loop over plain types: this runs on every write, and only
+    on values orjson has written (so it has no cycle to go round)."""
+    stack = [value]
+    pop, push = stack.pop, stack.extend
+    while stack:
+        item = pop()
+        kind = type(item)
+        if kind is dict:
+            push(item.values())
+        elif kind is list or kind is tuple:
+            push(item)
+        elif kind is float:
+            return True
+        elif kind is str or kind is int or kind is bool or item is None:
+            continue
+        elif isinstance(item, dict):  # subclasses, which orjson writes as their base
+            push(item.values())
+        elif isinstance(item, (list, tuple)):
+            push(item)
+        elif isinstance(item, float):
+            return True
+    return False
 
 
 class _UnusualValueError(Exception):
@@ -93,7 +136,11 @@ def _pretty(value: Any, newline: str, out: list[str]) -> None:
 
 
 def decode_json(data: bytes) -> Any:
-    """Parse JSON; raises ``ValueError`` (incl. ``UnicodeDecodeError``) when unparsable."""
+    """Parse JSON; raises ``ValueError`` (incl. ``UnicodeDecodeError``) when unparsable.
+
+    ``json.loads``, not orjson: orjson turns integers beyond 64 bits into floats, and
+    checking its result for that costs more than it saves.
+    """
     return json.loads(data.decode("utf-8"))
 
 

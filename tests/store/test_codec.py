@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reference_store._codec import encode_json
+from reference_store._codec import _has_float, encode_json
 
 JSON_VALUES = st.recursive(
     st.none()
@@ -35,6 +35,51 @@ def reference(value: Any) -> bytes:
 
 @given(JSON_VALUES)
 def test_same_bytes_as_json_dumps(value: Any) -> None:
+    assert encode_json(value) == reference(value)
+
+
+#: What session entries hold: the values the orjson fast path takes.
+FLOAT_FREE = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.text(st.characters(codec="utf-8")),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(), inner, max_size=5),
+    max_leaves=40,
+)
+
+
+@given(FLOAT_FREE)
+def test_the_fast_path_writes_the_same_bytes(value: Any) -> None:
+    assert not _has_float(value)
+    assert encode_json(value) == reference(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"n": [-(2**63), 2**64 - 1, 2**64, -(2**63) - 1]},
+        {"x": 1e-05, "y": 1e16},
+        [[[]]] * 3 + [{"k": ["\x7f \u2028 \x00"]}],
+    ],
+    ids=["int-bounds", "floats", "control-characters"],
+)
+def test_values_at_the_edges_of_the_fast_path(value: Any) -> None:
+    assert encode_json(value) == reference(value)
+
+
+def test_a_lone_surrogate_fails_as_utf_8_does() -> None:
+    # orjson refuses it; the exact path then fails the way json.dumps(...).encode() does.
+    with pytest.raises(UnicodeEncodeError):
+        reference({"k": "\ud800"})
+    with pytest.raises(UnicodeEncodeError):
+        encode_json({"k": "\ud800"})
+
+
+def test_nesting_deeper_than_orjson_allows_is_still_written() -> None:
+    value: Any = "leaf"
+    for _ in range(300):
+        value = {"d": [value]}
     assert encode_json(value) == reference(value)
 
 
