@@ -30,10 +30,10 @@ from .gate import (
     write_mutation_score,
 )
 
-__all__ = ["gate_command"]
+__all__ = ["gate_command", "load_mutants"]
 
 
-def _load_mutants(ref: str) -> Sequence[MutantLike]:
+def load_mutants(ref: str) -> Sequence[MutantLike]:
     module_name, sep, attr = ref.partition(":")
     if not sep or not module_name or not attr:
         raise UsageError(f"--mutants {ref!r} is not module:attr (e.g. tests.mutants:MUTANTS)")
@@ -329,7 +329,7 @@ def _gate_mutants(
     out: str,
     console: Console,
 ) -> int:
-    mutants = _load_mutants(ref)
+    mutants = load_mutants(ref)
     verdicts = run_mutants(
         mutants,
         scope="claimed" if scope == "claimed" else "all",

@@ -70,6 +70,46 @@ def _explore_step(
         print_violation_overview(summary)
 
 
+DEFAULT_MUTANTS = "tests.mutants:MUTANTS"
+#: fault points per family when gating the seeded bugs (at 10, enoent-fallback escapes)
+MUTANT_MAX_POINTS = QUICK_MAX_POINTS
+
+
+def _mutants_step(out: Path, *, ref: str, jobs: int, quiet: bool) -> None:
+    """Gate every seeded bug on the checks it claims; write mutation-score.md/.json."""
+    from ._cli_gate import load_mutants
+    from ._errors import UsageError
+    from ._explorer import ExploreOptions
+    from .gate import run_mutants, write_mutation_score
+
+    try:
+        mutants = load_mutants(ref)
+    except UsageError as exc:
+        if ref != DEFAULT_MUTANTS:
+            raise click.BadParameter(str(exc), param_hint="--mutants") from None
+        # The catalog ships with the project's tests, not with the package.
+        click.echo(f"no seeded bugs: {exc} (run from the project folder)", err=True)
+        return
+    if not quiet:
+        click.echo(f"gating {len(mutants)} seeded bugs on the checks each claims", err=True)
+    verdicts = run_mutants(
+        mutants,
+        scope="claimed",
+        # The seeded bugs' runs take milliseconds; the one that hangs would otherwise
+        # hold the report for the default two minutes.
+        options=ExploreOptions(jobs=jobs, max_points=MUTANT_MAX_POINTS, run_timeout=10.0),
+        progress=None if quiet else (lambda name: click.echo(f"  mutant {name}", err=True)),
+    )
+    write_mutation_score(verdicts, str(out))
+    missed = [v.name for v in verdicts if not v.caught or v.missed]
+    if not quiet:
+        click.echo(
+            f"seeded bugs caught: {sum(v.caught for v in verdicts)}/{len(verdicts)}"
+            + (f"; claims not met: {', '.join(missed)}" if missed else ""),
+            err=True,
+        )
+
+
 @click.command("report")
 @grid_options
 @click.option(
@@ -108,6 +148,18 @@ def _explore_step(
     f"(default: {QUICK_MAX_POINTS}; with --full: 0, every one).",
 )
 @click.option(
+    "--mutants",
+    "mutants_ref",
+    default=DEFAULT_MUTANTS,
+    show_default=True,
+    help="The seeded-bug catalog (module:attr) gated for the report's mutation-score "
+    "table: each bug on the scenarios and checks it claims. The default catalog lives in "
+    "the project's tests and is skipped with a note when it does not import.",
+)
+@click.option(
+    "--no-mutants", is_flag=True, help="Skip the seeded bugs (keep an earlier score)."
+)
+@click.option(
     "--fs-semantics",
     "fs_semantics",
     default="linux,macos,windows",
@@ -142,6 +194,8 @@ def report_command(
     run_explore: bool,
     backend: str | None,
     max_points: int | None,
+    mutants_ref: str,
+    no_mutants: bool,
     fs_semantics: tuple[str, ...],
     jobs: int,
     replays: str,
@@ -156,8 +210,10 @@ def report_command(
        the 1,000-entry migrations, pyfakefs and real folders), under Linux, macOS and
        Windows file-name rules (--fs-semantics), writing crash-summary.json and one
        replay file per distinct violation;
-    2. the contention benchmarks (quick grid; --full: the whole grid);
-    3. the report: results.json, report.md (tables) and index.html (plots).
+    2. the seeded bugs of tests/mutants, each gated on what it claims to be caught by,
+       writing mutation-score.json (--no-mutants skips it);
+    3. the contention benchmarks (quick grid; --full: the whole grid);
+    4. the report: results.json, report.md (tables) and index.html (plots).
     --from-json renders benchmark results of an earlier run instead of running one (and
     skips the explorer, rendering the crash-summary.json already in the output folder).
     """
@@ -179,6 +235,8 @@ def report_command(
             jobs=jobs,
             quiet=quiet,
         )
+    if not no_mutants and from_json is None:
+        _mutants_step(out, ref=mutants_ref, jobs=jobs, quiet=quiet)
     if from_json is not None:
         try:
             results = load_results(from_json)

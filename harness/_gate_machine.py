@@ -30,13 +30,18 @@ from hypothesis.errors import DidNotReproduce, InvalidArgument
 from hypothesis.reporting import with_reporter
 from hypothesis.stateful import run_state_machine_as_test
 
-from reference_store import AutoStore, DirectoryStore, LegacyStore
 from reference_store.fs import FileSystem, OsFileSystem
 
 from ._errors import HarnessError, UsageError
 from ._roots import make_root, temp_root
 from ._target import StoreTarget
-from .machines import FAILURE_ENV, MachineFailureError, NoSyncFileSystem, SessionStoreMachine
+from .machines import (
+    FAILURE_ENV,
+    MachineFailureError,
+    NoSyncFileSystem,
+    SessionStoreMachine,
+    reference_file_of,
+)
 
 __all__ = [
     "BlobMismatchError",
@@ -74,6 +79,11 @@ class MachineRun:
         return self.message.splitlines()[0] if self.message else ""
 
 
+class BlobMismatchError(HarnessError):
+    """A ``@reproduce_failure`` blob that cannot be replayed here (another Hypothesis
+    version, or a machine whose rules changed): re-run the seeded search instead."""
+
+
 class _TargetMachine(SessionStoreMachine):
     """A machine over one layout of a :class:`StoreTarget` (built by :func:`target_machine`)."""
 
@@ -108,13 +118,7 @@ class _TargetMachine(SessionStoreMachine):
         return bool(self.target.migrate(ctx.store_path, self.profile, ctx.fs, runtime=ctx.runtime))
 
     def file_of(self, store: Any, key: str) -> str | None:
-        store = getattr(store, "__wrapped__", store)  # a mutant's patched store
-        active = store.active() if isinstance(store, AutoStore) else store
-        if isinstance(active, LegacyStore):
-            return active.store_path
-        if isinstance(active, DirectoryStore):
-            return active.path_of(active.file_name(key))
-        return None
+        return reference_file_of(store, key)
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -223,11 +227,6 @@ def run_target_machine(
         except Exception as exc:
             return _failed(exc, bounds, failures)
     return MachineRun(True, *bounds)
-
-
-class BlobMismatchError(HarnessError):
-    """A ``@reproduce_failure`` blob that cannot be replayed here (another Hypothesis
-    version, or a machine whose rules changed): re-run the seeded search instead."""
 
 
 def parse_blob(blob: str) -> tuple[str, bytes]:

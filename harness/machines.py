@@ -107,6 +107,7 @@ __all__ = [
     "model_migrate",
     "model_route",
     "model_update_entry",
+    "reference_file_of",
     "reference_machine",
     "resolve",
 ]
@@ -1202,6 +1203,18 @@ class SessionStoreMachine(RuleBasedStateMachine):
         return path
 
 
+def reference_file_of(store: Any, key: str) -> str | None:
+    """The file that holds ``key`` in a reference store (or a wrapper of one that sets
+    ``__wrapped__``, as a mutant's does); ``None`` for SQLite or a store of another kind."""
+    store = getattr(store, "__wrapped__", store)
+    active = store.active() if isinstance(store, AutoStore) else store
+    if isinstance(active, LegacyStore):
+        return active.store_path
+    if isinstance(active, DirectoryStore):
+        return active.path_of(active.file_name(key))
+    return None
+
+
 def _short(value: Any, limit: int = 160) -> str:
     text = json.dumps(value, sort_keys=True, ensure_ascii=False, default=repr)
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -1270,12 +1283,7 @@ class ReferenceStoreMachine(SessionStoreMachine):
         return migrate(ctx.store_path, self.profile, ctx.fs, runtime=ctx.runtime)
 
     def file_of(self, store: Any, key: str) -> str | None:
-        active = store.active() if isinstance(store, AutoStore) else store
-        if isinstance(active, LegacyStore):
-            return active.store_path
-        if isinstance(active, DirectoryStore):
-            return active.path_of(active.file_name(key))
-        return None
+        return reference_file_of(store, key)
 
     def describe(self) -> dict[str, Any]:
         return {

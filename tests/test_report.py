@@ -442,6 +442,76 @@ def test_micro_benchmarks_absent_or_not_pytest_benchmark(tmp_path: Path) -> None
     assert summary is not None and summary.error.startswith("not JSON")
 
 
+def test_the_mutation_score_beside_the_report_is_rendered(
+    tmp_path: Path, tiny_results: BenchResults, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mutants import by_name
+
+    from harness._explorer import ExploreOptions
+    from harness._target import REFERENCE
+    from harness.gate import mutation_score_json, run_mutants, write_mutation_score
+
+    class Clean:  # claims a catch, but is the hardened store itself: must show MISSED
+        name, bug, caught_by = "nothing-wrong", "the hardened store", ("stale-staging",)
+
+        def target(self) -> object:
+            return REFERENCE
+
+    monkeypatch.setattr("harness.report._write.plots", lambda results: [])
+    verdicts = run_mutants(
+        [by_name("order-tiebreak"), Clean()],  # type: ignore[list-item]
+        options=ExploreOptions(jobs=1, max_points=3),
+    )
+    write_mutation_score(verdicts, str(tmp_path))
+    raw = mutation_score_json(verdicts)
+    rows = {
+        r["bug"]: r
+        for r in _table(
+            write_report(tiny_results, tmp_path).markdown.read_text(), "Seeded bugs: 1 of 2 caught"
+        )
+    }
+    assert set(rows) == {m["name"] for m in raw["mutants"]}
+    assert rows["order-tiebreak"]["caught"] == "yes"
+    assert rows["order-tiebreak"]["case-variant-keys"] == "caught"
+    assert rows["nothing-wrong"]["caught"] == "NO"
+    assert rows["nothing-wrong"]["stale-staging"] == "MISSED"
+    assert "Seeded bugs: 1 of 2 caught" in (tmp_path / "index.html").read_text()
+
+
+def test_the_report_gates_a_catalog_it_can_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import click
+
+    from harness._cli_report import _mutants_step
+
+    (tmp_path / "report_catalog.py").write_text(
+        "from mutants import by_name\nMUTANTS = (by_name('order-tiebreak'),)\n", encoding="utf-8"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _mutants_step(tmp_path / "out", ref="report_catalog:MUTANTS", jobs=1, quiet=True)
+    raw = json.loads((tmp_path / "out" / "mutation-score.json").read_text(encoding="utf-8"))
+    assert (raw["caught"], raw["total"]) == (1, 1)
+    with pytest.raises(click.BadParameter, match="cannot import 'no_such_catalog'"):
+        _mutants_step(tmp_path / "out", ref="no_such_catalog:MUTANTS", jobs=1, quiet=True)
+
+
+def test_a_missing_or_broken_mutation_score_is_said_so(
+    tmp_path: Path, tiny_results: BenchResults, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("harness.report._write.plots", lambda results: [])
+    assert "No mutation-score.json" in write_report(tiny_results, tmp_path).markdown.read_text()
+    (tmp_path / "mutation-score.json").write_text(
+        json.dumps({"format": "store-harness.mutation-score/1", "mutants": [{"name": "x"}]})
+    )
+    markdown = write_report(tiny_results, tmp_path).markdown.read_text()
+    assert "1 malformed rows of mutation-score.json were left out." in markdown
+    (tmp_path / "mutation-score.json").write_text("[")
+    assert (
+        "could not be read (not JSON" in write_report(tiny_results, tmp_path).markdown.read_text()
+    )
+
+
 def test_the_explorers_own_summary_file_is_rendered(tmp_path: Path) -> None:
     """``harness._summary.Summary.write`` (what ``store-harness explore`` writes) and the
     report's reader agree on the schema, extra top-level counts included."""

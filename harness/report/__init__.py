@@ -8,6 +8,7 @@ benchmark workers can use the results schema without pulling in the plotting sta
 from ._crash import CRASH_SUMMARY_NAME, CrashSummary, load_crash_summary
 from ._findings import FLOOR_GOAL, GAIN_GOAL, Finding, findings
 from ._micro import MICRO_NAME, MicroBenchmark, MicroSummary, load_micro
+from ._mutation import MUTATION_NAME, MutationScore, load_mutation_score
 from ._results import (
     SCHEMA,
     BenchResults,
@@ -31,6 +32,7 @@ __all__ = [
     "FLOOR_GOAL",
     "GAIN_GOAL",
     "MICRO_NAME",
+    "MUTATION_NAME",
     "SCHEMA",
     "BenchResults",
     "ContentionResult",
@@ -42,6 +44,7 @@ __all__ = [
     "MicroBenchmark",
     "MicroSummary",
     "MigrationResult",
+    "MutationScore",
     "ProfileRow",
     "ReportFiles",
     "ResultsError",
@@ -53,6 +56,7 @@ __all__ = [
     "findings",
     "load_crash_summary",
     "load_micro",
+    "load_mutation_score",
     "load_results",
     "write_report",
     "write_results",

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 
 from ._crash import CrashSummary, crash_tables
 from ._findings import Finding
-from ._markdown import data_tables, micro_section, run_facts
+from ._markdown import data_tables, micro_section, mutation_section, run_facts
 from ._micro import MicroSummary
+from ._mutation import MutationScore
 from ._plots import Plot
 from ._results import BenchResults
 from ._tables import Table
@@ -93,8 +94,10 @@ def render_html(
     *,
     rendered_by: str | None = None,
     micro: MicroSummary | None = None,
+    mutation: MutationScore | None = None,
 ) -> str:
     micro_text, micro_tabs = micro_section(micro)
+    mutation_text, mutation_tabs = mutation_section(mutation)
     facts = "".join(
         f"<tr><th>{_e(label)}</th><td>"
         + (f"<code>{_e(value)}</code>" if label in ("Command", "Rendered by") else _e(value))
@@ -117,6 +120,9 @@ def render_html(
         *(_plot(p) for p in plots),
         "<h2>Crash scenarios</h2>",
         _crash(crash),
+        "<h2>Seeded bugs</h2>",
+        *(f"<p>{_e(paragraph)}</p>" for paragraph in mutation_text),
+        *(html_table(t) for t in mutation_tabs),
         "<h2>Micro-benchmarks</h2>",
         *(f"<p>{_e(paragraph)}</p>" for paragraph in micro_text),
         *(html_table(t) for t in micro_tabs),

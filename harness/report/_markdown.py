@@ -9,6 +9,7 @@ from ._crash import CrashSummary, crash_tables
 from ._findings import Finding
 from ._format import fmt_seconds
 from ._micro import MicroSummary, micro_tables
+from ._mutation import MutationScore, mutation_tables
 from ._results import BenchResults
 from ._tables import (
     Table,
@@ -24,6 +25,7 @@ __all__ = [
     "data_tables",
     "markdown_table",
     "micro_section",
+    "mutation_section",
     "render_markdown",
     "run_facts",
 ]
@@ -97,6 +99,27 @@ def _verdict(finding: Finding) -> str:
     return f" **Goal {finding.verdict}.**" if finding.verdict else ""
 
 
+def mutation_section(score: MutationScore | None) -> tuple[list[str], list[Table]]:
+    """(paragraphs, tables) of the seeded-bug section, shared with the HTML page."""
+    if score is None:
+        return (
+            [
+                "No mutation-score.json beside this report: `store-harness report` writes "
+                "one unless --no-mutants, and `store-harness gate --mutants "
+                "tests.mutants:MUTANTS --out <this folder>` does too."
+            ],
+            [],
+        )
+    if score.error:
+        return [f"mutation-score.json could not be read ({score.error})."], []
+    text: list[str] = []
+    if not score.mutants:
+        text.append("mutation-score.json holds no seeded bugs.")
+    if score.skipped_rows:
+        text.append(f"{score.skipped_rows} malformed rows of mutation-score.json were left out.")
+    return text, mutation_tables(score)
+
+
 def micro_section(micro: MicroSummary | None) -> tuple[list[str], list[Table]]:
     """(paragraphs, tables) of the micro-benchmark section, shared with the HTML page."""
     if micro is None:
@@ -126,6 +149,7 @@ def render_markdown(
     rendered_by: str | None = None,
     plots: Sequence[PlotFile] = (),
     micro: MicroSummary | None = None,
+    mutation: MutationScore | None = None,
 ) -> str:
     out: list[str] = ["# Session store benchmarks", ""]
     for label, value in run_facts(results, rendered_by):
@@ -161,6 +185,12 @@ def render_markdown(
             out += [markdown_table(table), ""]
         if crash.skipped_rows:
             out += [f"{crash.skipped_rows} malformed rows of crash-summary.json were left out.", ""]
+    out += ["## Seeded bugs", ""]
+    paragraphs, tables = mutation_section(mutation)
+    for paragraph in paragraphs:
+        out += [paragraph, ""]
+    for table in tables:
+        out += [markdown_table(table), ""]
     out += ["## Micro-benchmarks", ""]
     paragraphs, tables = micro_section(micro)
     for paragraph in paragraphs:

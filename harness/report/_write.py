@@ -14,6 +14,7 @@ from ._findings import Finding, findings
 from ._html import render_html
 from ._markdown import PlotFile, render_markdown
 from ._micro import MICRO_NAME, load_micro
+from ._mutation import MUTATION_NAME, load_mutation_score
 from ._plots import plots
 from ._results import BenchResults
 
@@ -60,13 +61,15 @@ def load_results(path: Path) -> BenchResults:
 def write_report(
     results: BenchResults, out_dir: Path, *, rendered_by: str | None = None
 ) -> ReportFiles:
-    """Write the report files into ``out_dir``. A ``crash-summary.json`` and a
-    ``micro-benchmarks.json`` already there are rendered as tables, their absence noted."""
+    """Write the report files into ``out_dir``. A ``crash-summary.json``, a
+    ``mutation-score.json`` and a ``micro-benchmarks.json`` already there are rendered as
+    tables, their absence noted."""
     out_dir.mkdir(parents=True, exist_ok=True)
     crash_path = out_dir / CRASH_SUMMARY_NAME
     crash = load_crash_summary(crash_path)
     micro_path = out_dir / MICRO_NAME
     micro = load_micro(micro_path)
+    mutation = load_mutation_score(out_dir / MUTATION_NAME)
     answers = findings(results)
     results_path = write_results(results, out_dir / "results.json")
     drawn = plots(results)
@@ -82,13 +85,27 @@ def write_report(
     _write_text(
         markdown_path,
         render_markdown(
-            results, answers, crash, rendered_by=rendered_by, plots=plot_files, micro=micro
+            results,
+            answers,
+            crash,
+            rendered_by=rendered_by,
+            plots=plot_files,
+            micro=micro,
+            mutation=mutation,
         ),
     )
     html_path = out_dir / "index.html"
     _write_text(
         html_path,
-        render_html(results, answers, drawn, crash, rendered_by=rendered_by, micro=micro),
+        render_html(
+            results,
+            answers,
+            drawn,
+            crash,
+            rendered_by=rendered_by,
+            micro=micro,
+            mutation=mutation,
+        ),
     )
     return ReportFiles(
         results=results_path,

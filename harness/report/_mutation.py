@@ -1,0 +1,122 @@
+"""The mutation score the gate writes beside a report (``store-harness gate --mutants``,
+or the ``report`` command's own mutants step), as a bug x catching-scenario table.
+
+``<out>/mutation-score.json`` (``harness.gate.mutation_score_json``)::
+
+    {"format": "store-harness.mutation-score/1", "caught": int, "total": int,
+     "mutants": [{"name": str, "bug": str, "caught": bool, "expected": [scenario],
+                  "caught_by": [scenario], "missed": [scenario], ...}]}
+
+Read leniently, like ``crash-summary.json``: a missing file means "no score"; an
+unreadable one is reported in the report, and a malformed row is skipped and counted.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ._tables import Table
+
+__all__ = ["MUTATION_NAME", "MutantRow", "MutationScore", "load_mutation_score", "mutation_tables"]
+
+MUTATION_NAME = "mutation-score.json"
+FORMAT = "store-harness.mutation-score/1"
+
+
+@dataclass(frozen=True)
+class MutantRow:
+    name: str
+    bug: str
+    caught: bool
+    #: the scenarios and checks the catalog says catch it
+    expected: tuple[str, ...]
+    caught_by: tuple[str, ...]
+    missed: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MutationScore:
+    mutants: tuple[MutantRow, ...] = ()
+    skipped_rows: int = 0
+    error: str = ""
+
+
+def _names(raw: Any) -> tuple[str, ...]:
+    if not isinstance(raw, list) or not all(isinstance(n, str) for n in raw):
+        raise TypeError("not a list of names")
+    return tuple(raw)
+
+
+def _row(raw: Any) -> MutantRow:
+    if not isinstance(raw["caught"], bool):
+        raise TypeError("caught is not a boolean")
+    return MutantRow(
+        name=str(raw["name"]),
+        bug=str(raw["bug"]),
+        caught=raw["caught"],
+        expected=_names(raw["expected"]),
+        caught_by=_names(raw["caught_by"]),
+        missed=_names(raw["missed"]),
+    )
+
+
+def load_mutation_score(path: Path) -> MutationScore | None:
+    """The score at ``path``; ``None`` when there is no such file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return MutationScore(error=f"unreadable: {exc}")
+    try:
+        raw = json.loads(text)
+    except ValueError as exc:
+        return MutationScore(error=f"not JSON: {exc}")
+    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
+        return MutationScore(error=f"not a {FORMAT} file")
+    rows: list[MutantRow] = []
+    bad = 0
+    for item in raw.get("mutants") or []:
+        try:
+            rows.append(_row(item))
+        except (KeyError, TypeError, ValueError):
+            bad += 1
+    return MutationScore(tuple(rows), skipped_rows=bad)
+
+
+def _columns(rows: Sequence[MutantRow]) -> list[str]:
+    seen: dict[str, None] = {}
+    for row in rows:
+        for name in (*row.expected, *row.caught_by):
+            seen.setdefault(name, None)
+    return list(seen)
+
+
+def mutation_tables(score: MutationScore) -> list[Table]:
+    """One table: a row per seeded bug, a column per scenario or check that claims or
+    caught one; a cell says ``caught``, ``MISSED`` (claimed, silent) or nothing."""
+    if not score.mutants:
+        return []
+    columns = _columns(score.mutants)
+    caught = sum(r.caught for r in score.mutants)
+    rows = []
+    for row in score.mutants:
+        cells = [
+            "caught" if name in row.caught_by else ("MISSED" if name in row.missed else "")
+            for name in columns
+        ]
+        rows.append((row.name, row.bug, "yes" if row.caught else "NO", *cells))
+    return [
+        Table(
+            title=f"Seeded bugs: {caught} of {len(score.mutants)} caught",
+            headers=("bug", "what is wrong", "caught", *columns),
+            rows=tuple(rows),
+            note="Each bug is the hardened store with one defect (tests/mutants/); a column "
+            "is a scenario or a gate check (machine, concurrency) that the catalog says "
+            "catches it. MISSED: claimed to catch it, stayed silent.",
+        )
+    ]
