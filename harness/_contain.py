@@ -12,6 +12,8 @@ never the whole run, and never leaves a child behind.
   way a fresh child takes the rest of the batch.
 * Up to ``jobs`` children run at once; results come back in batch order, so the output
   is the same whatever the timing, and the same as running the batches in process.
+* Each child's temp folder is a temp root the parent made (``harness._roots``) and
+  removes when the child ends, however it ends: what a killed run was writing goes too.
 
 Children are forked, not spawned: they inherit what the parent registered (store
 targets, scenarios, mutants' patches), and items and results only need to pickle.
@@ -23,6 +25,7 @@ import faulthandler
 import multiprocessing
 import os
 import signal
+import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -31,6 +34,7 @@ from multiprocessing.connection import Connection, wait
 from typing import Any, Generic, TypeVar
 
 from ._errors import HarnessError
+from ._roots import make_root, remove_root
 
 __all__ = ["LOST_KINDS", "ContainedError", "run_contained"]
 
@@ -51,11 +55,20 @@ Work = Callable[[Sequence[Item], Callable[[int], None]], Iterator[tuple[int, Res
 
 
 def _child(
-    work: Work[Any, Any], batch: Sequence[Any], todo: Sequence[int], conn: Connection
+    work: Work[Any, Any],
+    batch: Sequence[Any],
+    todo: Sequence[int],
+    conn: Connection,
+    scratch: str,
 ) -> None:
     # A store that crashes here is reported by the parent; the parent's fault handler
     # (pytest turns one on) would only print the dying child's stack into its output.
     faulthandler.disable()
+    # Every temp folder this child makes (its runs' temp roots, the store's own) goes
+    # into a root the parent made and removes, so a child killed in the middle of a run
+    # leaves nothing behind.
+    tempfile.tempdir = scratch
+    os.environ["TMPDIR"] = scratch
     chosen = [batch[i] for i in todo]
 
     def started(position: int) -> None:
@@ -81,6 +94,7 @@ class _Running(Generic[Item, Result]):
     conn: Connection
     todo: list[int]
     deadline: float
+    scratch: str
     results: dict[int, Result] = field(default_factory=dict)
     current: int | None = None
 
@@ -106,17 +120,23 @@ def run_contained(
 
     def start(batch_index: int, todo: list[int]) -> None:
         receive, send = ctx.Pipe(duplex=False)
-        process = ctx.Process(target=_child, args=(work, batches[batch_index], todo, send))
+        scratch = make_root("child")
+        process = ctx.Process(target=_child, args=(work, batches[batch_index], todo, send, scratch))
         process.start()
         send.close()
-        running.append(_Running(batch_index, process, receive, todo, time.monotonic() + timeout_s))
+        deadline = time.monotonic() + timeout_s
+        running.append(_Running(batch_index, process, receive, todo, deadline, scratch))
 
-    def lose(run: _Running[Item, Result], kind: str, detail: str) -> None:
-        """The item in flight is lost; a fresh child takes what is left of the batch."""
+    def finish(run: _Running[Item, Result]) -> None:
         running.remove(run)
         _stop(run.process)
         run.conn.close()
+        remove_root(run.scratch)
         out[run.batch_index].update(run.results)
+
+    def lose(run: _Running[Item, Result], kind: str, detail: str) -> None:
+        """The item in flight is lost; a fresh child takes what is left of the batch."""
+        finish(run)
         # The item that started and never ended; a child that dies between two items
         # takes the blame for the next one (nothing else is left to blame).
         lost = run.current
@@ -156,16 +176,13 @@ def run_contained(
                 elif tag == "error":
                     raise ContainedError(f"a contained batch failed in the harness:\n{result}")
                 else:  # "end": the batch is complete
-                    running.remove(run)
-                    run.conn.close()
-                    run.process.join()
-                    out[run.batch_index].update(run.results)
+                    finish(run)
             now = time.monotonic()
             for run in [r for r in running if r.deadline <= now]:
                 lose(run, "hung", f"no answer within {timeout_s:g} s; its process was killed")
     finally:
-        for run in running:
-            _stop(run.process)
+        for run in list(running):
+            finish(run)
     return [[done[i] for i in range(len(batch))] for done, batch in zip(out, batches, strict=True)]
 
 

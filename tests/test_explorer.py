@@ -71,7 +71,15 @@ def test_seed_hazard_is_found_with_a_replay_file(
     replay = load_replay(written[0])
     if replay.spec.family != "baseline" or not replay.spec.variant.startswith("reverse"):
         rerun = run_once(scenarios.get(replay.spec.scenario), replay.spec)
-        assert [op.to_json() for op in rerun.trace] == replay.raw["trace"]
+        again, recorded = [op.to_json() for op in rerun.trace], replay.raw["trace"]
+        first = next(
+            (i for i, (a, b) in enumerate(zip(again, recorded, strict=False)) if a != b), None
+        )
+        assert again == recorded, (
+            replay.spec.describe(),
+            (len(again), len(recorded)),
+            None if first is None else (again[first], recorded[first]),
+        )
 
 
 def test_merge_hazard_leaves_temp_files_in_the_live_folder() -> None:

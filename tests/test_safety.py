@@ -174,18 +174,27 @@ def _plant_canary(canary: Path) -> None:
 
 @pytest.mark.real_only
 def test_main_commands_touch_nothing_outside_their_temp_roots(tmp_path: Path) -> None:
-    """Explore (both backends, foreign file names), real kills, the gate with its checks,
-    a replay and a bench run, started in a canary folder with the temp folder beside
-    another: afterwards the canary is byte-for-byte unchanged and no temp root is left."""
+    """Explore (both backends, foreign file names), real kills, the gate with its checks
+    and on two seeded bugs whose runs are killed, a replay and a bench run, started in a
+    canary folder with the temp folder beside another: afterwards the canary is
+    byte-for-byte unchanged and no temp root is left."""
     canary, sandbox_tmp, out = tmp_path / "canary", tmp_path / "tmp", tmp_path / "out"
     _plant_canary(canary)
     sandbox_tmp.mkdir()
     (sandbox_tmp / "someone-elses.txt").write_text("not the harness's")
+    # Two seeded bugs whose runs are killed (one hangs, one kills its process): what
+    # they were writing must go with them.
+    catalog = tmp_path / "catalog"
+    catalog.mkdir()
+    (catalog / "killed_catalog.py").write_text(
+        "from mutants import by_name\n"
+        "MUTANTS = (by_name('wait-for-whole-file'), by_name('crash-on-bad-utf8'))\n"
+    )
     before = _tree(canary)
     env = {
         **os.environ,
         "TMPDIR": str(sandbox_tmp),
-        "PYTHONPATH": os.pathsep.join([str(PROJECT), str(PROJECT / "tests")]),
+        "PYTHONPATH": os.pathsep.join([str(PROJECT), str(PROJECT / "tests"), str(catalog)]),
     }
     env.pop("STORE_HARNESS_MACHINE_FAILURES", None)
     cli = [sys.executable, "-c", "from harness.cli import main; main()"]
@@ -216,6 +225,9 @@ def test_main_commands_touch_nothing_outside_their_temp_roots(tmp_path: Path) ->
     assert any(p.name.startswith("machine--") for p in replays)
     for replay in (replays[0], replays[-1]):
         run("replay", str(replay), expect=1)
+    run("gate", "--mutants", "killed_catalog:MUTANTS", "--mutant-scope", "claimed",
+        "--run-timeout", "3", "--max-points", "2", "--out", str(out / "mutants"),
+        *common)  # fmt: skip
     run("bench", "-l", "directory", "-p", "hardened", "-s", "10", "--entry-size", "1KB",
         "--part", "single", "--ops", "2", "--out", str(out / "bench.json"), "-q")  # fmt: skip
 
