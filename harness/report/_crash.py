@@ -18,12 +18,12 @@ report (never an exception), and a malformed row is skipped and counted.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._sidecar import read_sidecar
 from ._tables import Table
 
 __all__ = ["CRASH_SUMMARY_NAME", "CrashSummary", "crash_tables", "load_crash_summary"]
@@ -93,16 +93,12 @@ def _promise(raw: Any) -> PromiseRow:
 
 def load_crash_summary(path: Path) -> CrashSummary | None:
     """The summary at ``path``; ``None`` when there is no such file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    found = read_sidecar(path)
+    if found is None:
         return None
-    except OSError as exc:
-        return CrashSummary((), (), error=f"unreadable: {exc}")
-    try:
-        raw = json.loads(text)
-    except ValueError as exc:
-        return CrashSummary((), (), error=f"not JSON: {exc}")
+    raw, error = found
+    if error:
+        return CrashSummary((), (), error=error)
     if not isinstance(raw, dict):
         return CrashSummary((), (), error="top level is not an object")
     runs: list[CrashRun] = []

@@ -10,7 +10,6 @@ guessed.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ._format import fmt_ms, fmt_rate
+from ._sidecar import read_sidecar
 from ._tables import Table
 
 __all__ = ["MICRO_NAME", "MicroBenchmark", "MicroSummary", "load_micro", "micro_tables"]
@@ -77,16 +77,12 @@ def _benchmark(raw: Any) -> MicroBenchmark:
 
 def load_micro(path: Path) -> MicroSummary | None:
     """The file at ``path``; ``None`` when there is none, ``error`` set when unreadable."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    found = read_sidecar(path)
+    if found is None:
         return None
-    except OSError as exc:
-        return MicroSummary(error=str(exc))
-    try:
-        raw = json.loads(text)
-    except ValueError as exc:
-        return MicroSummary(error=f"not JSON: {exc}")
+    raw, error = found
+    if error:
+        return MicroSummary(error=error)
     if not isinstance(raw, dict) or not isinstance(raw.get("benchmarks"), list):
         return MicroSummary(error="no 'benchmarks' list: not a pytest-benchmark JSON file")
     kept: list[MicroBenchmark] = []

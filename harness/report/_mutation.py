@@ -13,12 +13,12 @@ unreadable one is reported in the report, and a malformed row is skipped and cou
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._sidecar import read_sidecar
 from ._tables import Table
 
 __all__ = ["MUTATION_NAME", "MutantRow", "MutationScore", "load_mutation_score", "mutation_tables"]
@@ -66,16 +66,12 @@ def _row(raw: Any) -> MutantRow:
 
 def load_mutation_score(path: Path) -> MutationScore | None:
     """The score at ``path``; ``None`` when there is no such file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    found = read_sidecar(path)
+    if found is None:
         return None
-    except OSError as exc:
-        return MutationScore(error=f"unreadable: {exc}")
-    try:
-        raw = json.loads(text)
-    except ValueError as exc:
-        return MutationScore(error=f"not JSON: {exc}")
+    raw, error = found
+    if error:
+        return MutationScore(error=error)
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         return MutationScore(error=f"not a {FORMAT} file")
     rows: list[MutantRow] = []
