@@ -579,6 +579,7 @@ class SessionStoreMachine(RuleBasedStateMachine):
         self.store_path = os.path.join(self.root, self.store_name)
         self.state: StoreMap = {}
         self.legacy_mode = self.supports_migrate  # auto layout: legacy until migrated
+        self._migration_pending = False
         self.history = History()
         self.log: list[str] = []
         self.crashes: list[_Crash] = []
@@ -728,8 +729,11 @@ class SessionStoreMachine(RuleBasedStateMachine):
         if exp.mix:
             options = [*options, *self._mixes(exp)]
         migrated = [m for s in options for m in (model_migrate(s) if s else [s])]
-        if any(options):
-            self.legacy_mode = False
+        # Whether it migrated depends on which of the options the files were in (an
+        # indeterminate first save may have written nothing): the invariant decides it
+        # from what it finds (found by the deep run: a crashed save, then migrate()
+        # returning True where the model, assuming a migration, expected False).
+        self._migration_pending = True
         self._expect = Expectation(exp.call + " + start-up migration", options, migrated)
 
     @staticmethod
@@ -1082,6 +1086,10 @@ class SessionStoreMachine(RuleBasedStateMachine):
         self._note_history(exp, found)
         changed = canonical(found) != canonical(self.state)
         self.state = found
+        if self._migration_pending:
+            # A start-up migration moves a non-empty legacy map and nothing else.
+            self.legacy_mode = not found
+            self._migration_pending = False
         for proc in self.procs:
             # A process's own write invalidates its cache; a call that wrote nothing
             # may leave an old map there (the seed skips the invalidation then).

@@ -27,6 +27,7 @@ from ._directory import DirectoryStore, directory_path
 from ._keys import normalize_key, pick_newest
 from ._lock import StoreLock
 from ._profile import Profile, resolve_profile
+from ._recovery import legacy_temp_files, settle_temp_file
 from ._runtime import Runtime
 from .fs import FileSystem, OsFileSystem
 
@@ -110,6 +111,11 @@ def _legacy_entries(fs: FileSystem, store_path: str) -> tuple[bytes, dict[str, A
 
 
 def _migrate_locked(store_path: str, prof: Profile, fs: FileSystem, rt: Runtime) -> bool:
+    if prof.startup_cleanup:
+        # FIX(startup_cleanup): decide a crashed legacy write against the file about to
+        # be retired, not after it is gone (_recovery's docstring).
+        for tmp in legacy_temp_files(fs, store_path):
+            settle_temp_file(fs, tmp, prof)
     legacy = _legacy_entries(fs, store_path)
     if legacy is None:
         return False

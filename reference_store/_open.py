@@ -7,18 +7,17 @@ and a migration switches live stores over without reopening them.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ._atomic import TMP_SUFFIX, remove_file
+from ._atomic import TMP_SUFFIX
 from ._base import Entry, SessionStore, StoreMap
 from ._cache import PROCESS_CACHE, SessionCache
-from ._codec import decode_json
 from ._directory import JOURNAL_NAME, DirectoryStore
 from ._errors import UnsupportedLayoutError
 from ._legacy import LegacyStore
 from ._profile import Profile, resolve_profile
+from ._recovery import legacy_temp_files, settle_temp_file
 from ._runtime import Runtime
 from ._sqlite import SqliteStore
 from .fs import FileSystem, OsFileSystem
@@ -81,15 +80,8 @@ class AutoStore(SessionStore):
 
 def crash_leftovers(store: SessionStore) -> list[str]:
     """Temp files a crashed writer of this store left behind (paths), and the journal."""
-    fs, folder = store.fs, store.folder
-    prefix = os.path.basename(store.store_path) + "."
-    try:
-        names = fs.listdir(folder)
-    except FileNotFoundError:
-        names = []
-    found = [
-        os.path.join(folder, n) for n in names if n.startswith(prefix) and n.endswith(TMP_SUFFIX)
-    ]
+    fs = store.fs
+    found = legacy_temp_files(fs, store.store_path)
     directory = store.directory if isinstance(store, AutoStore) else store
     if isinstance(directory, DirectoryStore):
         found += directory.leftovers()
@@ -121,35 +113,10 @@ def recover(store: SessionStore) -> list[str]:
     with lock.held():
         for path in crash_leftovers(store):
             if path.endswith(TMP_SUFFIX):
-                _settle_temp_file(store, path)
+                settle_temp_file(store.fs, path, store.profile)
         if isinstance(directory, DirectoryStore):
             directory._replay_journal()
     return leftovers
-
-
-def _parses(fs: FileSystem, path: str) -> bool:
-    try:
-        decode_json(fs.read_file(path))
-    except (OSError, ValueError):
-        return False
-    return True
-
-
-def _settle_temp_file(store: SessionStore, tmp: str) -> None:
-    # "<target>.<token>.tmp" -> "<target>"
-    target = tmp[: -len(TMP_SUFFIX)].rsplit(".", 1)[0]
-    fs = store.fs
-    if (
-        not target.endswith(".lock")
-        and not _parses(fs, target)
-        and not fs.is_dir(target)
-        and _parses(fs, tmp)
-    ):
-        fs.replace(tmp, target)
-        if store.profile.fsync:
-            fs.fsync_dir(os.path.dirname(target))
-        return
-    remove_file(fs, tmp, store.profile)
 
 
 def open_store(

@@ -295,3 +295,22 @@ def test_migrated_entry_files_are_private(store_dir: str, profile: str) -> None:
         assert stat.S_IMODE(os.stat(directory.dir).st_mode) == 0o700
         (backup,) = backups(store_dir, profile)
         assert stat.S_IMODE(os.stat(os.path.join(store_dir, backup)).st_mode) == 0o600
+
+
+def test_a_crashed_legacy_write_is_decided_before_the_migration(
+    store_dir: str, profile: str
+) -> None:
+    """A writer crashed between writing its temp file and renaming it: the migration
+    retires sessions.json as it is. Hardened decides the temp file first, against the
+    file it belongs to (not applied: the file is whole), so the write never comes back;
+    the seed leaves it, and its later start-ups never promote it either (no cleanup)."""
+    write_legacy(store_dir, LEGACY)
+    newer = {**LEGACY, "agent:main:late": entry("late", 9_000)}
+    write_json(legacy_path(store_dir) + ".0000abcd.tmp", newer)
+    for _startup in range(2):
+        migrate(legacy_path(store_dir), profile)
+        found = load_after_restart(store_dir, profile)
+    assert found == MIGRATED
+    assert not os.path.exists(legacy_path(store_dir))
+    leftover = os.path.exists(legacy_path(store_dir) + ".0000abcd.tmp")
+    assert leftover == (profile == "seed")
