@@ -87,7 +87,11 @@ def migrate(
         return _migrate_locked(store_path, prof, seam, rt)
     # Nothing to migrate (the common start-up) is answered without the lock, so it leaves
     # no trace -- not even the lock's file; the answer is checked again under the lock.
-    if _legacy_entries(seam, store_path) is None:
+    # A legacy temp file may be the only copy of a write whose rename never happened:
+    # it is decided first, under the lock (_recovery's docstring).
+    if _legacy_entries(seam, store_path) is None and not (
+        prof.startup_cleanup and legacy_temp_files(seam, store_path)
+    ):
         return False
     # FIX(safe_backup): hardened migrates under the store lock, so no writer of another
     # process can change either layout half-way through.

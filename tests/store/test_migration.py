@@ -314,3 +314,16 @@ def test_a_crashed_legacy_write_is_decided_before_the_migration(
     assert not os.path.exists(legacy_path(store_dir))
     leftover = os.path.exists(legacy_path(store_dir) + ".0000abcd.tmp")
     assert leftover == (profile == "seed")
+
+
+def test_the_only_copy_of_a_crashed_first_write_is_migrated(
+    store_dir: str, profile: str
+) -> None:
+    """The very first save crashed after its temp file was complete, before the rename:
+    no sessions.json, one whole temp file. Hardened decides it first (promoted: the
+    only copy) and migrates it at the same start-up, as the next start-up would; the
+    seed sees nothing to migrate and leaves the temp file."""
+    write_json(legacy_path(store_dir) + ".0000abcd.tmp", LEGACY)
+    migrated = migrate(legacy_path(store_dir), profile)
+    assert migrated == (profile == "hardened")
+    assert load_after_restart(store_dir, profile) == (MIGRATED if migrated else {})
