@@ -41,8 +41,8 @@ from harness.gate import (
 )
 from harness.mutation import Mutant
 
-#: 10 s before a run counts as hung: these runs take milliseconds (one mutant hangs)
-ONE_JOB = ExploreOptions(jobs=1, max_points=DEFAULT_MAX_POINTS, run_timeout=10.0)
+#: 5 s before a run counts as hung: these runs take milliseconds (one mutant hangs)
+ONE_JOB = ExploreOptions(jobs=1, max_points=DEFAULT_MAX_POINTS, run_timeout=5.0)
 #: cheap scenarios with several configurations, some failing on ``seed``
 SMALL = ("update.kill", "case-variant-keys", "stale-staging", "io-error")
 

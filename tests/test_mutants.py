@@ -21,7 +21,7 @@ from harness.gate import CHECKS, run_gate
 BOUND = 40
 #: Seconds before a run counts as hung: these runs take milliseconds, and the mutant
 #: that hangs would otherwise cost the default two minutes.
-RUN_TIMEOUT = 10.0
+RUN_TIMEOUT = 5.0
 
 CASES = [(m, name) for m in MUTANTS for name in m.caught_by]
 
