@@ -156,9 +156,7 @@ def _mutants_step(out: Path, *, ref: str, jobs: int, quiet: bool) -> None:
     "table: each bug on the scenarios and checks it claims. The default catalog lives in "
     "the project's tests and is skipped with a note when it does not import.",
 )
-@click.option(
-    "--no-mutants", is_flag=True, help="Skip the seeded bugs (keep an earlier score)."
-)
+@click.option("--no-mutants", is_flag=True, help="Skip the seeded bugs (keep an earlier score).")
 @click.option(
     "--fs-semantics",
     "fs_semantics",

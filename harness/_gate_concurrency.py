@@ -8,8 +8,8 @@ so a clean run shows no race was *seen*, not that none exists.
 
 Each worker is a forked process with its own store object, cache and real runtime (its
 own pid, the wall clock), as gateways run; one worker per process, because a mutant's
-patches are swapped around each call and threads would interleave the swaps. Roles are
-those of :mod:`harness.concurrency`: ``incr`` increments a counter with
+patches are swapped around each call and threads would interleave the swaps. Roles and
+their recording are :mod:`harness.concurrency`'s: ``incr`` increments a counter with
 ``update_entry``, ``route`` does a cached ``load()`` and then ``update_last_route`` on the
 same entry, ``read`` loads with ``skip_cache=True``.
 """
@@ -20,22 +20,21 @@ import json
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reference_store import LockTimeoutError, Runtime, SessionCache
+from reference_store import Runtime, SessionCache
 from reference_store.fs import OsFileSystem
 
 from ._oracle import Violation
 from ._target import StoreTarget
-from .concurrency import COUNTER_KEY, Event, check_history
+from .concurrency import COUNTER_KEY, ROLES, Event, Recorder, check_history, run_role
 
 __all__ = ["DEFAULT_ROLES", "ConcurrencyRun", "run_target_concurrency"]
 
 #: Two incrementers race for lost updates; a route worker writes on top of its cache.
 DEFAULT_ROLES = ("incr", "incr", "route")
-ROLES = ("incr", "route", "read")
 STORE_NAME = "sessions.json"
 
 
@@ -58,57 +57,6 @@ class ConcurrencyRun:
         )
 
 
-def _record(
-    worker: str, events: list[Event], op: int, f: str, call: Callable[[int], Any], seq: int
-) -> None:
-    events.append(Event(worker, op, "invoke", f, time.monotonic_ns()))
-    try:
-        entry = call(seq)
-    except LockTimeoutError as exc:  # the lock was never taken: certainly not applied
-        events.append(Event(worker, op, "fail", f, time.monotonic_ns(), error=str(exc)))
-        return
-    except Exception as exc:  # may or may not have happened
-        events.append(Event(worker, op, "info", f, time.monotonic_ns(), error=repr(exc)))
-        return
-    count = entry.get("count") if isinstance(entry, dict) else None
-    last_to = entry.get("lastTo") if isinstance(entry, dict) else None
-    events.append(
-        Event(
-            worker,
-            op,
-            "ok",
-            f,
-            time.monotonic_ns(),
-            count=count if isinstance(count, int) and not isinstance(count, bool) else None,
-            last_to=last_to if isinstance(last_to, str) else None,
-        )
-    )
-
-
-def _calls(store: Any, worker: str, role: str) -> list[tuple[str, Callable[[int], Any]]]:
-    """What one round of ``role`` calls, in order (each takes the round number)."""
-    if role == "incr":
-        return [
-            (
-                "incr",
-                lambda _seq: store.update_entry(
-                    COUNTER_KEY, lambda e: {"count": int(e.get("count", 0)) + 1}
-                ),
-            )
-        ]
-    if role == "route":
-        return [
-            ("fill", lambda _seq: store.load().get(COUNTER_KEY)),
-            (
-                "route",
-                lambda seq: store.update_last_route(
-                    COUNTER_KEY, channel="telegram", to=f"{worker}-{seq}"
-                ),
-            ),
-        ]
-    return [("read", lambda _seq: store.load(skip_cache=True).get(COUNTER_KEY))]
-
-
 def _worker(
     target: StoreTarget,
     store_path: str,
@@ -121,24 +69,18 @@ def _worker(
     out_path: str,
 ) -> None:
     """Body of one forked worker process: its history goes to ``out_path``."""
-    events: list[Event] = []
     store = target.open(
         store_path, layout, profile, OsFileSystem(), runtime=Runtime(), cache=SessionCache()
     )
-    calls = _calls(store, worker, role)
-    op = 0
+    recorder = Recorder(worker)
     try:
-        barrier.wait(60)
-        for seq in range(rounds):
-            for f, call in calls:
-                op += 1
-                _record(worker, events, op, f, call, seq)
+        run_role(store, recorder, role, rounds, "free", barrier)
     finally:
         close = getattr(store, "close", None)
         if close is not None:
             close()
         with open(out_path, "w", encoding="utf-8") as handle:
-            json.dump([e.to_json() for e in events], handle)
+            json.dump([e.to_json() for e in recorder.events], handle)
 
 
 def run_target_concurrency(

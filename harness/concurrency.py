@@ -48,10 +48,13 @@ from ._roots import require_root
 
 __all__ = [
     "COUNTER_KEY",
+    "ROLES",
     "ConcurrencyReport",
     "Event",
+    "Recorder",
     "check_history",
     "run_concurrency",
+    "run_role",
 ]
 
 COUNTER_KEY = "agent:main:telegram:direct:counter"
@@ -105,7 +108,9 @@ class ConcurrencyReport:
 
 
 # --- workers ---------------------------------------------------------------------------------
-class _Recorder:
+class Recorder:
+    """One worker's history: an invoke event, then ok / fail / info, per call."""
+
     def __init__(self, worker: str) -> None:
         self.worker = worker
         self.events: list[Event] = []
@@ -136,21 +141,22 @@ class _Recorder:
                 "ok",
                 f,
                 time.monotonic_ns(),
-                count=count if isinstance(count, int) else None,
+                count=count if isinstance(count, int) and not isinstance(count, bool) else None,
                 last_to=last_to if isinstance(last_to, str) else None,
             )
         )
 
 
-def _work(
+def run_role(
     store: Any,
-    recorder: _Recorder,
+    recorder: Recorder,
     role: str,
     rounds: int,
     schedule: str,
     barrier: Any,
 ) -> None:
-    """One worker's loop. Phased: three barrier-separated phases per round."""
+    """One worker's loop of ``role`` (``incr``, ``route``, ``read``), recorded into
+    ``recorder``. Phased: three barrier-separated phases per round."""
     seq = 0
 
     def incr() -> dict[str, Any] | None:
@@ -209,9 +215,9 @@ def _child_main(
 ) -> None:
     """Body of a worker process (importable, for the ``spawn`` start method)."""
     store = open_store(store_path, layout, profile)  # this process's own cache
-    recorder = _Recorder(worker)
+    recorder = Recorder(worker)
     try:
-        _work(store, recorder, role, rounds, schedule, barrier)
+        run_role(store, recorder, role, rounds, schedule, barrier)
     finally:
         store.close()
         with open(out_path, "w", encoding="utf-8") as handle:
@@ -267,12 +273,12 @@ def run_concurrency(
         child.start()
 
     shared = open_store(store_path, layout, profile, cache=SessionCache())
-    recorders = [_Recorder(f"t{i}") for i in range(len(thread_roles))]
+    recorders = [Recorder(f"t{i}") for i in range(len(thread_roles))]
     errors: list[BaseException] = []
 
-    def thread_body(recorder: _Recorder, role: str) -> None:
+    def thread_body(recorder: Recorder, role: str) -> None:
         try:
-            _work(shared, recorder, role, rounds, schedule, barrier)
+            run_role(shared, recorder, role, rounds, schedule, barrier)
         except BaseException as exc:  # a broken barrier: reported below
             errors.append(exc)
 

@@ -316,9 +316,7 @@ def test_a_crashed_legacy_write_is_decided_before_the_migration(
     assert leftover == (profile == "seed")
 
 
-def test_the_only_copy_of_a_crashed_first_write_is_migrated(
-    store_dir: str, profile: str
-) -> None:
+def test_the_only_copy_of_a_crashed_first_write_is_migrated(store_dir: str, profile: str) -> None:
     """The very first save crashed after its temp file was complete, before the rename:
     no sessions.json, one whole temp file. Hardened decides it first (promoted: the
     only copy) and migrates it at the same start-up, as the next start-up would; the
