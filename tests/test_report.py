@@ -328,6 +328,22 @@ def test_floor_goal_and_missing_cells(tiny_results: BenchResults) -> None:
     )
     assert next(f for f in findings(within) if f.key == "floor").verdict == "met"
     assert next(f for f in findings(outside) if f.key == "floor").verdict == "not met"
+    assert "cannot tell" not in next(f for f in findings(outside) if f.key == "floor").answer
+    # A point estimate over the line whose interval reaches below it is named as such;
+    # the verdict still follows the point estimate.
+    close = dataclasses.replace(
+        tiny_results,
+        single=(
+            dataclasses.replace(
+                _cell("directory", "hardened", 10, 2.0, floor_ratio=1.52),
+                floor_ratio_interval=(1.47, 1.58),
+            ),
+        ),
+        diagnosis=(),
+    )
+    finding = next(f for f in findings(close) if f.key == "floor")
+    assert finding.verdict == "not met"
+    assert "crosses 1.5x at 10 x 1 KB (1.47x to 1.58x)" in finding.answer
     empty = dataclasses.replace(tiny_results, single=(), contention=(), migration=(), diagnosis=())
     assert all(f.answer.startswith("Not measured") for f in findings(empty))
 
@@ -595,3 +611,23 @@ def test_finding_tables_hold_the_json_numbers(report_dir: Path, tiny_results: Be
         assert _close_ms(row["floor ms"], r.floor.p50_ns)
         assert abs(_number(row["update / floor"]) - r.floor_ratio) <= 0.005 * r.floor_ratio + 0.005
         assert row["within 1.5x"] == ("yes" if r.floor_ratio <= 1.5 else "no")
+        assert r.floor_ratio_interval is not None
+        low, high = (_number(x) for x in row["95% interval"].split(" to "))
+        assert abs(low - r.floor_ratio_interval[0]) <= 0.005 * low + 0.005
+        assert abs(high - r.floor_ratio_interval[1]) <= 0.005 * high + 0.005
+        assert low <= _number(row["update / floor"]) <= high
+
+
+def test_results_written_before_the_floor_interval_still_render(tiny_results: BenchResults) -> None:
+    """reports/full-run/results.json predates ``floor_ratio_interval``: it loads, and the
+    interval shows as "-" rather than a made-up number."""
+    raw = tiny_results.to_dict()
+    for cell in raw["single"]:
+        del cell["floor_ratio_interval"]
+    old = BenchResults.from_dict(raw)
+    assert all(r.floor_ratio_interval is None for r in old.single)
+    floor = next(f for f in findings(old) if f.key == "floor")
+    (table,) = floor.tables
+    column = table.headers.index("95% interval")
+    assert {row[column] for row in table.rows} == {"-"}
+    assert BenchResults.from_dict(tiny_results.to_dict()) == tiny_results

@@ -28,7 +28,7 @@ from ._grid import (
 )
 from ._locks import LockProbe, PerKeyLockDirectoryStore, TimedStoreLock, instrument_lock
 from ._runner import NullProgress, ProgressSink, machine_info, run_bench
-from ._stats import percentile, ratio, summarize, throughput
+from ._stats import median_interval, percentile, ratio, summarize, throughput
 from ._stores import TEMP_PREFIX, build_store, open_bench_store, temp_root
 from ._workloads import (
     ENTRY_SIZES,
@@ -73,6 +73,7 @@ __all__ = [
     "make_keys",
     "make_store",
     "measure_floor",
+    "median_interval",
     "new_patch",
     "open_bench_store",
     "parse_entry_size",

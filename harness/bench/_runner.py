@@ -73,7 +73,7 @@ from ._grid import (
     bench_profile,
 )
 from ._locks import LockProbe, instrument_lock
-from ._stats import percentile, ratio, summarize, throughput
+from ._stats import median_interval, percentile, ratio, summarize, throughput
 from ._stores import (
     build_store,
     disk_bytes,
@@ -280,6 +280,8 @@ def measure_single(
 
     update_stats = summarize(updates)
     floor_stats = summarize(floor_ns)
+    ratios = [ratio(u, f) for u, f in zip(updates, floor_ns, strict=True)]
+    low, high = median_interval(ratios)
     ops = len(updates)
     return SingleResult(
         layout=cell.layout,
@@ -295,12 +297,11 @@ def measure_single(
         seam_calls_per_update={k: round(v / ops, 3) for k, v in sorted(calls.items())},
         floor=floor_stats,
         floor_fsync=floor_fsync,
-        floor_ratio=round(
-            percentile([ratio(u, f) for u, f in zip(updates, floor_ns, strict=True)], 50), 3
-        ),
+        floor_ratio=round(percentile(ratios, 50), 3),
         read_updated_at=summarize(reads),
         load_cold=summarize(colds),
         load_cached=summarize(cached),
+        floor_ratio_interval=(round(low, 3), round(high, 3)),
     )
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ._format import fmt_bytes, fmt_count, fmt_ms, fmt_rate, fmt_ratio
 from ._results import BenchResults, ContentionResult, Diagnosis, SingleResult
-from ._tables import Table
+from ._tables import Table, entry_label
 
 __all__ = [
     "FLOOR_GOAL",
@@ -567,6 +567,7 @@ def floor_ratio(results: BenchResults) -> Finding:
                     fmt_ms(r.update.p50_ns),
                     fmt_ms(r.floor.p50_ns),
                     fmt_ratio(r.floor_ratio),
+                    _interval_text(r.floor_ratio_interval),
                     "yes" if r.floor_ratio <= FLOOR_GOAL else "no",
                     fmt_count(r.bytes_per_update),
                 )
@@ -590,6 +591,24 @@ def floor_ratio(results: BenchResults) -> Finding:
         f"Hardened directory update_entry / floor (p50): {ratios} — within {FLOOR_GOAL}x in "
         f"{len(within)} of {len(hardened)} cells, so the goal is {verdict}."
     )
+    straddling = [
+        r
+        for r in sorted(hardened, key=lambda r: (r.entry_bytes, r.size))
+        if r.floor_ratio_interval is not None
+        and r.floor_ratio_interval[0] <= FLOOR_GOAL < r.floor_ratio_interval[1]
+    ]
+    if straddling:
+        # The verdict stays on the point estimates; this says which of them the run's own
+        # noise could put on either side of the line.
+        cells = ", ".join(
+            f"{fmt_count(r.size)} x {entry_label(r.entry_bytes)} "
+            f"({_interval_text(r.floor_ratio_interval)})"
+            for r in straddling
+        )
+        answer += (
+            f" The 95% interval of the median crosses {FLOOR_GOAL}x at {cells}: this run "
+            "cannot tell those cells from the line."
+        )
     seed = [r for r in results.single if r.layout == "directory" and r.profile == "seed"]
     if seed:
         worst = max(seed, key=lambda r: r.floor_ratio)
@@ -607,12 +626,23 @@ def floor_ratio(results: BenchResults) -> Finding:
             "update ms",
             "floor ms",
             "update / floor",
+            "95% interval",
             f"within {FLOOR_GOAL}x",
             "bytes/update",
         ),
         rows=tuple(rows),
+        note=(
+            "95% interval: a distribution-free confidence interval of the median ratio "
+            "(order statistics of the per-call ratios; - where the results predate it)."
+        ),
     )
     return Finding("floor", question, answer, (table,), verdict)
+
+
+def _interval_text(interval: tuple[float, float] | None) -> str:
+    if interval is None:
+        return "-"
+    return f"{fmt_ratio(interval[0])} to {fmt_ratio(interval[1])}"
 
 
 # --- 9. the cache ---------------------------------------------------------------------------------

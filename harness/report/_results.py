@@ -114,6 +114,9 @@ class SingleResult:
     read_updated_at: LatencyStats
     load_cold: LatencyStats
     load_cached: LatencyStats
+    #: ~95% confidence interval of ``floor_ratio`` (``median_interval`` over the same
+    #: per-call ratios); ``None`` in results written before it was recorded.
+    floor_ratio_interval: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -259,6 +262,8 @@ def _single(raw: Mapping[str, Any]) -> SingleResult:
         fields[name] = LatencyStats(**raw[name])
     fields["lock_acquire"] = _stats(raw["lock_acquire"])
     fields["seam_calls_per_update"] = dict(raw["seam_calls_per_update"])
+    interval = raw.get("floor_ratio_interval")
+    fields["floor_ratio_interval"] = None if interval is None else (interval[0], interval[1])
     return SingleResult(**fields)
 
 
