@@ -138,9 +138,23 @@ def _pretty(value: Any, newline: str, out: list[str]) -> None:
 def decode_json(data: bytes) -> Any:
     """Parse JSON; raises ``ValueError`` (incl. ``UnicodeDecodeError``) when unparsable.
 
-    ``json.loads``, not orjson: orjson turns integers beyond 64 bits into floats, and
-    checking its result for that costs more than it saves.
+    The result is always ``json.loads``'s (values, types, key order, last of duplicate
+    keys). orjson parses twice as fast, which is the largest item of a 150 KB
+    ``update_entry`` after the file system (docs/benchmarks.md), and agrees with
+    ``json.loads`` on every document it accepts, but for numbers: it turns integers
+    beyond 64 bits into floats. So its result is kept only when it holds no float
+    (``_has_float``, a few microseconds); anything else -- a float, or a document orjson
+    refuses (NaN, lone surrogates, invalid UTF-8, deep nesting) -- is parsed again by
+    ``json.loads``, whose value or error is the one the caller gets.
     """
+    if _orjson is not None:
+        try:
+            fast = _orjson.loads(data)
+        except _orjson.JSONDecodeError:
+            pass
+        else:
+            if not _has_float(fast):
+                return fast
     return json.loads(data.decode("utf-8"))
 
 

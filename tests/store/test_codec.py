@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reference_store._codec import _has_float, encode_json
+from reference_store._codec import _has_float, decode_json, encode_json
 
 JSON_VALUES = st.recursive(
     st.none()
@@ -104,3 +104,64 @@ def test_what_json_refuses_is_refused_the_same_way() -> None:
         encode_json(cycle)
     with pytest.raises(TypeError, match="not JSON serializable"):
         encode_json({"when": object()})
+
+
+# --- decoding: always json.loads's result ----------------------------------------------------
+def _loads_outcome(data: bytes) -> tuple[str, Any]:
+    """What ``json.loads`` makes of ``data``: its value with every type and key order, or
+    the type of its error."""
+    try:
+        return "value", _typed(json.loads(data.decode("utf-8")))
+    except (ValueError, RecursionError) as exc:
+        return "error", type(exc)
+
+
+def _decode_outcome(data: bytes) -> tuple[str, Any]:
+    try:
+        return "value", _typed(decode_json(data))
+    except (ValueError, RecursionError) as exc:
+        return "error", type(exc)
+
+
+def _typed(value: Any) -> Any:
+    """``value`` with each leaf's type and each object's key order made visible, so
+    ``1 == 1.0 == True`` and ``{"a", "b"}`` in either order are told apart (NaN too)."""
+    if isinstance(value, dict):
+        return ("dict", [(k, _typed(v)) for k, v in value.items()])
+    if isinstance(value, list):
+        return ("list", [_typed(v) for v in value])
+    if isinstance(value, float) and math.isnan(value):
+        return ("float", "nan")
+    return (type(value).__name__, value)
+
+
+@given(JSON_VALUES, st.booleans())
+def test_decoding_gives_json_loads_result(value: Any, ascii_only: bool) -> None:
+    data = json.dumps(value, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+    assert _decode_outcome(data) == _loads_outcome(data)
+
+
+@given(
+    st.binary(max_size=60)
+    | st.text(alphabet='{}[]":,0123456789.eE-+ \\nul\ud800').map(
+        lambda t: t.encode("utf-8", "surrogatepass")
+    )
+)
+def test_decoding_any_bytes_fails_or_agrees_as_json_loads_does(data: bytes) -> None:
+    assert _decode_outcome(data) == _loads_outcome(data)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"a": 1, "b": 2, "a": 3}',  # duplicate keys: the last value, the first position
+        b"[18446744073709551615, 18446744073709551616, -9223372036854775809]",  # 64-bit edges
+        b'["\\ud800", NaN, 1e400, -0, -0.0]',  # what orjson refuses or spells as a float
+        b"\xef\xbb\xbf{}",  # a byte-order mark
+        b'"\xed\xa0\x80"',  # a surrogate encoded in UTF-8
+        b"[" * 3000 + b"]" * 3000,  # deeper than either parser goes
+    ],
+    ids=["duplicate-keys", "int-edges", "refused-by-orjson", "bom", "utf8-surrogate", "deep"],
+)
+def test_decoding_edge_cases_match_json_loads(data: bytes) -> None:
+    assert _decode_outcome(data) == _loads_outcome(data)
