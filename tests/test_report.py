@@ -619,8 +619,8 @@ def test_finding_tables_hold_the_json_numbers(report_dir: Path, tiny_results: Be
 
 
 def test_results_written_before_the_floor_interval_still_render(tiny_results: BenchResults) -> None:
-    """reports/full-run/results.json predates ``floor_ratio_interval``: it loads, and the
-    interval shows as "-" rather than a made-up number."""
+    """Results saved before ``floor_ratio_interval`` existed still load, and the interval
+    shows as "-" rather than a made-up number."""
     raw = tiny_results.to_dict()
     for cell in raw["single"]:
         del cell["floor_ratio_interval"]
