@@ -29,7 +29,7 @@ from reference_store.fs import OsFileSystem
 
 from ._oracle import Violation
 from ._target import StoreTarget
-from .concurrency import COUNTER_KEY, ROLES, Event, Recorder, check_history, run_role
+from .concurrency import COUNTER_KEY, ROLES, Event, check_history, run_role_to_file
 
 __all__ = ["DEFAULT_ROLES", "ConcurrencyRun", "run_target_concurrency"]
 
@@ -72,15 +72,7 @@ def _worker(
     store = target.open(
         store_path, layout, profile, OsFileSystem(), runtime=Runtime(), cache=SessionCache()
     )
-    recorder = Recorder(worker)
-    try:
-        run_role(store, recorder, role, rounds, "free", barrier)
-    finally:
-        close = getattr(store, "close", None)
-        if close is not None:
-            close()
-        with open(out_path, "w", encoding="utf-8") as handle:
-            json.dump([e.to_json() for e in recorder.events], handle)
+    run_role_to_file(store, worker, role, rounds, "free", barrier, out_path)
 
 
 def run_target_concurrency(

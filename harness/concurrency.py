@@ -55,6 +55,7 @@ __all__ = [
     "check_history",
     "run_concurrency",
     "run_role",
+    "run_role_to_file",
 ]
 
 COUNTER_KEY = "agent:main:telegram:direct:counter"
@@ -215,11 +216,28 @@ def _child_main(
 ) -> None:
     """Body of a worker process (importable, for the ``spawn`` start method)."""
     store = open_store(store_path, layout, profile)  # this process's own cache
+    run_role_to_file(store, worker, role, rounds, schedule, barrier, out_path)
+
+
+def run_role_to_file(
+    store: Any,
+    worker: str,
+    role: str,
+    rounds: int,
+    schedule: str,
+    barrier: Any,
+    out_path: str,
+) -> None:
+    """A worker process's whole job: run ``role`` on ``store``, close the store (when it
+    has ``close``), and write the history to ``out_path`` as JSON -- the history is
+    written even when the role fails, so the parent judges what happened before."""
     recorder = Recorder(worker)
     try:
         run_role(store, recorder, role, rounds, schedule, barrier)
     finally:
-        store.close()
+        close = getattr(store, "close", None)
+        if close is not None:
+            close()
         with open(out_path, "w", encoding="utf-8") as handle:
             json.dump([e.to_json() for e in recorder.events], handle)
 
