@@ -143,7 +143,8 @@ def decode_json(data: bytes) -> Any:
     ``update_entry`` after the file system (docs/benchmarks.md), and agrees with
     ``json.loads`` on every document it accepts, but for numbers: it turns integers
     beyond 64 bits into floats. So its result is kept only when it holds no float
-    (``_has_float``, a few microseconds); anything else -- a float, or a document orjson
+    (``_has_float``: microseconds for an entry file, 50 ms for a 10,000-entry map, still
+    less than orjson saves); anything else -- a float, or a document orjson
     refuses (NaN, lone surrogates, invalid UTF-8, deep nesting) -- is parsed again by
     ``json.loads``, whose value or error is the one the caller gets.
     """
