@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._sidecar import read_sidecar
+from ._sidecar import ROW_ERRORS, parse_rows, read_sidecar
 from ._tables import Table
 
 __all__ = ["CRASH_SUMMARY_NAME", "CrashSummary", "crash_tables", "load_crash_summary"]
@@ -101,20 +101,11 @@ def load_crash_summary(path: Path) -> CrashSummary | None:
         return CrashSummary((), (), error=error)
     if not isinstance(raw, dict):
         return CrashSummary((), (), error="top level is not an object")
-    runs: list[CrashRun] = []
-    promises: list[PromiseRow] = []
-    bad = 0
-    for item in raw.get("runs") or []:
-        try:
-            runs.append(_run(item))
-        except (KeyError, TypeError, ValueError, AttributeError):
-            bad += 1
-    for item in raw.get("promises") or []:
-        try:
-            promises.append(_promise(item))
-        except (KeyError, TypeError, ValueError, AttributeError):
-            bad += 1
-    return CrashSummary(tuple(runs), tuple(promises), skipped_rows=bad)
+    # Rows are read with .get, so a row that is not an object raises AttributeError.
+    errors = (*ROW_ERRORS, AttributeError)
+    runs, bad_runs = parse_rows(raw.get("runs"), _run, errors=errors)
+    promises, bad_promises = parse_rows(raw.get("promises"), _promise, errors=errors)
+    return CrashSummary(tuple(runs), tuple(promises), skipped_rows=bad_runs + bad_promises)
 
 
 def _kept(value: bool | None) -> str:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from ._crash import CrashSummary, crash_tables
 from ._findings import Finding
 from ._format import fmt_seconds
-from ._micro import MicroSummary, micro_tables
-from ._mutation import MutationScore, mutation_tables
+from ._micro import MICRO_NAME, MicroSummary, micro_tables
+from ._mutation import MUTATION_NAME, MutationScore, mutation_tables
 from ._results import BenchResults
 from ._tables import (
     Table,
@@ -99,25 +99,43 @@ def _verdict(finding: Finding) -> str:
     return f" **Goal {finding.verdict}.**" if finding.verdict else ""
 
 
+def _sidecar_section(
+    name: str,
+    *,
+    error: str,
+    empty: str | None,
+    skipped_rows: int,
+    tables: Callable[[], list[Table]],
+) -> tuple[list[str], list[Table]]:
+    """(paragraphs, tables) for a JSON file found beside the report: why it could not be
+    read, or what it holds none of (``empty``, ``None`` when it holds some) and how many
+    malformed rows were left out, then its tables."""
+    if error:
+        return [f"{name} could not be read ({error})."], []
+    text = [] if empty is None else [f"{name} holds no {empty}."]
+    if skipped_rows:
+        text.append(f"{skipped_rows} malformed rows of {name} were left out.")
+    return text, tables()
+
+
 def mutation_section(score: MutationScore | None) -> tuple[list[str], list[Table]]:
     """(paragraphs, tables) of the seeded-bug section, shared with the HTML page."""
     if score is None:
         return (
             [
-                "No mutation-score.json beside this report: `store-harness report` writes "
+                f"No {MUTATION_NAME} beside this report: `store-harness report` writes "
                 "one unless --no-mutants, and `store-harness gate --mutants "
                 "tests.mutants:MUTANTS --out <this folder>` does too."
             ],
             [],
         )
-    if score.error:
-        return [f"mutation-score.json could not be read ({score.error})."], []
-    text: list[str] = []
-    if not score.mutants:
-        text.append("mutation-score.json holds no seeded bugs.")
-    if score.skipped_rows:
-        text.append(f"{score.skipped_rows} malformed rows of mutation-score.json were left out.")
-    return text, mutation_tables(score)
+    return _sidecar_section(
+        MUTATION_NAME,
+        error=score.error,
+        empty=None if score.mutants else "seeded bugs",
+        skipped_rows=score.skipped_rows,
+        tables=lambda: mutation_tables(score),
+    )
 
 
 def micro_section(micro: MicroSummary | None) -> tuple[list[str], list[Table]]:
@@ -125,20 +143,19 @@ def micro_section(micro: MicroSummary | None) -> tuple[list[str], list[Table]]:
     if micro is None:
         return (
             [
-                "No micro-benchmarks.json beside this report. Run `make bench "
-                'ARGS="--benchmark-json=<this folder>/micro-benchmarks.json"` and render '
+                f"No {MICRO_NAME} beside this report. Run `make bench "
+                f'ARGS="--benchmark-json=<this folder>/{MICRO_NAME}"` and render '
                 "again to include them."
             ],
             [],
         )
-    if micro.error:
-        return [f"micro-benchmarks.json could not be read ({micro.error})."], []
-    text: list[str] = []
-    if not micro.benchmarks:
-        text.append("micro-benchmarks.json holds no benchmarks.")
-    if micro.skipped_rows:
-        text.append(f"{micro.skipped_rows} malformed rows of micro-benchmarks.json were left out.")
-    return text, micro_tables(micro)
+    return _sidecar_section(
+        MICRO_NAME,
+        error=micro.error,
+        empty=None if micro.benchmarks else "benchmarks",
+        skipped_rows=micro.skipped_rows,
+        tables=lambda: micro_tables(micro),
+    )
 
 
 def render_markdown(

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ._format import fmt_ms, fmt_rate
-from ._sidecar import read_sidecar
+from ._sidecar import parse_rows, read_sidecar
 from ._tables import Table
 
 __all__ = ["MICRO_NAME", "MicroBenchmark", "MicroSummary", "load_micro", "micro_tables"]
@@ -85,13 +85,7 @@ def load_micro(path: Path) -> MicroSummary | None:
         return MicroSummary(error=error)
     if not isinstance(raw, dict) or not isinstance(raw.get("benchmarks"), list):
         return MicroSummary(error="no 'benchmarks' list: not a pytest-benchmark JSON file")
-    kept: list[MicroBenchmark] = []
-    skipped = 0
-    for item in raw["benchmarks"]:
-        try:
-            kept.append(_benchmark(item))
-        except (KeyError, TypeError, ValueError):
-            skipped += 1
+    kept, skipped = parse_rows(raw["benchmarks"], _benchmark)
     return MicroSummary(
         benchmarks=tuple(sorted(kept, key=lambda b: b.name)),
         datetime=str(raw.get("datetime") or ""),

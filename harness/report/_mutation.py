@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ._sidecar import read_sidecar
+from ._sidecar import parse_rows, read_sidecar
 from ._tables import Table
 
 __all__ = ["MUTATION_NAME", "MutantRow", "MutationScore", "load_mutation_score", "mutation_tables"]
@@ -74,13 +74,7 @@ def load_mutation_score(path: Path) -> MutationScore | None:
         return MutationScore(error=error)
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         return MutationScore(error=f"not a {FORMAT} file")
-    rows: list[MutantRow] = []
-    bad = 0
-    for item in raw.get("mutants") or []:
-        try:
-            rows.append(_row(item))
-        except (KeyError, TypeError, ValueError):
-            bad += 1
+    rows, bad = parse_rows(raw.get("mutants"), _row)
     return MutationScore(tuple(rows), skipped_rows=bad)
 
 
