@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reference_store import SessionCache, deterministic_runtime
+from reference_store._runtime import SIMULATED_PID
 from reference_store.fs import FileSystem, OsFileSystem
 
 from ._contain import run_contained
@@ -168,7 +169,9 @@ def _write_setup(
             layout_for_setup,
             profile,
             fs,
-            runtime=deterministic_runtime(SEED_CLOCK_MS - 100_000, token_prefix="s"),
+            runtime=deterministic_runtime(
+                SEED_CLOCK_MS - 100_000, token_prefix="s", pid=SIMULATED_PID
+            ),
             cache=SessionCache(),
         )
         store.save(dict(setup.directory))
@@ -255,7 +258,7 @@ def _run_in_root(scenario: Scenario, spec: RunSpec, root: str) -> RunResult:
         return _failed_setup(spec, exc)
 
     ffs, store_fs = _seams(spec, root, spec.plan, track=spec.power is not None)
-    runtime = deterministic_runtime(SEED_CLOCK_MS + spec.seed, token_prefix="")
+    runtime = deterministic_runtime(SEED_CLOCK_MS + spec.seed, token_prefix="", pid=SIMULATED_PID)
     outcomes: list[Outcome] = []
     results: list[Any] = []
     unexpected: list[Violation] = []
@@ -373,7 +376,9 @@ def _recover_and_check(
     expected, history, uncertain = acceptable_states(
         initial, workload.steps, outcomes, recover_migrates=spec.layout == "auto"
     )
-    runtime = deterministic_runtime(SEED_CLOCK_MS + RECOVERY_DELAY_MS, token_prefix="r")
+    runtime = deterministic_runtime(
+        SEED_CLOCK_MS + RECOVERY_DELAY_MS, token_prefix="r", pid=SIMULATED_PID
+    )
     # Any exception counts here, not only refusals: a store that cannot recover because
     # it raises something else (a ValueError for a key with NUL) is just as unloadable.
     try:

@@ -74,7 +74,7 @@ from reference_store import (
     migrate,
     open_store,
 )
-from reference_store._runtime import Runtime
+from reference_store._runtime import SIMULATED_PID, Runtime
 from reference_store.fs import FileSystem, FileSystemWrapper, OsFileSystem
 
 from ._oracle import History, classify
@@ -595,7 +595,7 @@ class SessionStoreMachine(RuleBasedStateMachine):
         return Runtime(
             now_ms=self.clock.now_ms,
             new_token=lambda: f"m{next(self._tokens):08x}",
-            pid=os.getpid(),
+            pid=SIMULATED_PID,
             sleep=self.clock.sleep,
         )
 
@@ -1364,7 +1364,7 @@ class DifferentialMachine(RuleBasedStateMachine):
         runtime = Runtime(
             now_ms=self.clock.now_ms,
             new_token=lambda: f"d{next(tokens):08x}",
-            pid=os.getpid(),
+            pid=SIMULATED_PID,
             sleep=self.clock.sleep,
         )
         path = os.path.join(self.root, layout, "sessions.json")

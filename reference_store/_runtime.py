@@ -12,7 +12,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["ManualClock", "Runtime", "deterministic_runtime"]
+__all__ = ["SIMULATED_PID", "ManualClock", "Runtime", "deterministic_runtime"]
+
+#: The pid a simulated process claims. The store writes its pid into the upstream lock
+#: file, so a real pid would make a trace depend on which OS process ran it: a run
+#: recorded in a forked child and replayed in a shell wrote lock files of different
+#: lengths once the two pids had different numbers of digits.
+SIMULATED_PID = 4242
 
 
 def _now_ms() -> int:

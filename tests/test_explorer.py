@@ -7,6 +7,7 @@ small part of the suite; ``store-harness explore`` runs every point.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,21 @@ def test_same_spec_gives_byte_identical_traces_on_both_backends(profile: str) ->
 
     assert dump(first) == dump(again) == dump(fake)
     assert first.violations == again.violations == fake.violations
+
+
+def test_a_trace_does_not_depend_on_the_pid_of_the_process_that_ran_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A replay runs in another process than its recording (a forked child, a shell);
+    the seed writes its pid into the lock file, so with real pids of different lengths
+    the two traces differed."""
+    scenario = scenarios.get("update.kill")
+    spec = RunSpec("update.kill", "default", "directory", "seed", "real", FaultPlan(crash_at=30))
+    here = run_once(scenario, spec)
+    monkeypatch.setattr(os, "getpid", lambda: 12_345_678)
+    elsewhere = run_once(scenario, spec)
+    assert [op.to_json() for op in here.trace] == [op.to_json() for op in elsewhere.trace]
+    assert here.violations == elsewhere.violations
 
 
 def test_sampling_is_seeded() -> None:
