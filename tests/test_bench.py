@@ -37,9 +37,11 @@ from harness.bench import (
     summarize,
     temp_root,
 )
+from harness.bench._floor import WriteCountingFileSystem
 from harness.bench._runner import floor_path, store_key
 from harness.report import BenchResults
 from reference_store import CountingFileSystem, OsFileSystem, SessionCache, normalize_key
+from reference_store.fs import FileSystem
 
 # --- statistics -------------------------------------------------------------------------------
 
@@ -226,6 +228,23 @@ def test_floor_write_replaces_atomically() -> None:
             floor_write(OsFileSystem(), path, b"x" * 100, fsync=fsync)
         assert Path(path).read_bytes() == b"x" * 100
         assert os.listdir(root) == ["floor.json"]
+
+
+def test_the_timed_seam_is_the_bare_seam_plus_a_byte_count() -> None:
+    """Timed updates run on the seam the floor runs on: every primitive but ``write`` is
+    :class:`OsFileSystem`'s own, so no instrument sits between the store and the kernel."""
+    primitives = sorted(FileSystem.__abstractmethods__)
+    assert [
+        m for m in primitives if getattr(WriteCountingFileSystem, m) is not getattr(OsFileSystem, m)
+    ] == ["write"]
+    with temp_root() as root:
+        path = os.path.join(root, "sessions.json")
+        build_store(path, "directory", "hardened", make_store(0, 3, 1024))
+        seam = WriteCountingFileSystem()
+        store = open_bench_store(path, "directory", "hardened", fs=seam, cache=SessionCache())
+        store.update_entry(make_key(1), new_patch())
+        written = os.path.getsize(store.path_of(store.file_name(make_key(1))))
+        assert seam.bytes_written == written > 1024
 
 
 @pytest.mark.parametrize(

@@ -10,12 +10,14 @@ from one cell to the next. A store is deleted as soon as its last cell is done.
 Per single-writer cell, on a store object with a fresh cache:
 1. one unrecorded ``update_entry`` (on stores of at most 1,000 entries; on larger ones a
    call costs far more than any first-call effect);
-2. ``update_entry`` calls through a :class:`CountingFileSystem` (bytes and seam calls per
-   update; SQLite: the process's ``wchar`` around each call), each followed by its
-   floor -- the bytes it just wrote, as tmp + rename on the bare seam, in the folder the
-   update wrote to (see :func:`floor_path`) -- so both see the same state of the disk;
-   the floor ratio is the median of these pairs' ratios, which cancels the slow drifts
-   of a shared disk; the lock acquisition is timed inside each call;
+2. ``update_entry`` calls on the bare seam, which counts only the bytes written
+   (:class:`WriteCountingFileSystem`; SQLite: the process's ``wchar`` around each
+   call), each followed by its floor -- the bytes it just wrote, as tmp + rename on the
+   bare seam, in the folder the update wrote to (see :func:`floor_path`) -- so both see
+   the same state of the disk; the floor ratio is the median of these pairs' ratios,
+   which cancels the slow drifts of a shared disk; the lock acquisition is timed inside
+   each call; then seam calls per update, counted on a few untimed updates through a
+   :class:`CountingFileSystem`;
 3. ``read_updated_at`` (after one unrecorded call on stores of at most 1,000 entries),
    ``load(skip_cache=True)`` (cold; each one also refills the cache, as a real load
    does) and then ``load()`` (cached).
@@ -63,7 +65,7 @@ from ..report._results import (
     SingleResult,
 )
 from ._diagnose import TimingFileSystem, profile_calls, seam_rows
-from ._floor import floor_write, measure_floor
+from ._floor import WriteCountingFileSystem, floor_write, measure_floor
 from ._grid import (
     BenchConfig,
     ContentionCell,
@@ -200,9 +202,9 @@ def measure_single(
     # update_entry, each call followed by its floor: the bytes it just wrote, as tmp +
     # rename on the bare seam -- interleaved, so both see the same state of the disk.
     progress.note(f"{cell.label}: update_entry and floor")
-    counting = CountingFileSystem(OsFileSystem())
+    seam = WriteCountingFileSystem()
     store = open_bench_store(
-        store_path, cell.layout, cell.profile, fs=None if sqlite else counting, cache=SessionCache()
+        store_path, cell.layout, cell.profile, fs=None if sqlite else seam, cache=SessionCache()
     )
     floor_fsync = store.profile.fsync and not sqlite
     bare = OsFileSystem()
@@ -217,10 +219,9 @@ def measure_single(
     lock_ns: list[int] = []
     floor_ns: list[int] = []
     written: list[int] = []
-    calls: dict[str, int] = {}
 
     def update(i: int) -> int:
-        counting.reset()
+        seam.bytes_written = 0
         before = process_bytes_written() if sqlite else None
         start = time.perf_counter_ns()
         store.update_entry(op_keys[i], new_patch())
@@ -229,9 +230,7 @@ def measure_single(
         if sqlite:
             nbytes = after - before if after is not None and before is not None else 0
         else:
-            nbytes = counting.counts.bytes_written
-            for name, count in counting.counts.calls.items():
-                calls[name] = calls.get(name, 0) + count
+            nbytes = seam.bytes_written
         written.append(nbytes)
         waited = probe.take()
         if waited is not None:
@@ -245,6 +244,7 @@ def measure_single(
     updates = _timed_loop(
         update, max_ops=config.ops, min_ops=config.min_ops, seconds=config.cell_seconds
     )
+    calls = {} if sqlite else _seam_calls_per_update(cell, store_path, op_keys)
 
     # reads and loads
     progress.note(f"{cell.label}: reads and loads")
@@ -294,7 +294,7 @@ def measure_single(
         lock_acquire=summarize(lock_ns) if timed_lock and lock_ns else None,
         bytes_per_update=round(sum(written) / ops),
         bytes_source="process" if sqlite else "seam",
-        seam_calls_per_update={k: round(v / ops, 3) for k, v in sorted(calls.items())},
+        seam_calls_per_update=calls,
         floor=floor_stats,
         floor_fsync=floor_fsync,
         floor_ratio=round(percentile(ratios, 50), 3),
@@ -303,6 +303,37 @@ def measure_single(
         load_cached=summarize(cached),
         floor_ratio_interval=(round(low, 3), round(high, 3)),
     )
+
+
+#: Untimed updates whose seam calls are counted, per cell: at least one, at most this many,
+#: stopping after ``CALL_SAMPLE_SECONDS`` (a seed update of 10,000 entries takes a second).
+CALL_SAMPLE_OPS = 5
+CALL_SAMPLE_SECONDS = 0.5
+
+
+def _seam_calls_per_update(
+    cell: SingleCell, store_path: str, op_keys: Sequence[str]
+) -> dict[str, float]:
+    """Seam calls per ``update_entry`` of ``cell``, counted on a few untimed updates
+    through a :class:`CountingFileSystem` (on a store object of its own, so the timed
+    one keeps its cache)."""
+    counting = CountingFileSystem(OsFileSystem())
+    store = open_bench_store(
+        store_path, cell.layout, cell.profile, fs=counting, cache=SessionCache()
+    )
+    counting.reset()  # what opening the store did (a start-up scan) is not an update's
+
+    def update(i: int) -> int:
+        store.update_entry(op_keys[i % len(op_keys)], new_patch())
+        return 0
+
+    try:
+        sample = _timed_loop(
+            update, max_ops=CALL_SAMPLE_OPS, min_ops=1, seconds=CALL_SAMPLE_SECONDS
+        )
+    finally:
+        store.close()
+    return {k: round(v / len(sample), 3) for k, v in sorted(counting.counts.calls.items())}
 
 
 # --- contention -----------------------------------------------------------------------------

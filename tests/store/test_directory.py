@@ -211,6 +211,37 @@ def test_single_key_updates_scan_the_folder_only_in_seed(
         assert counting_fs.counts.count("listdir") == 0
 
 
+def test_hardened_update_of_a_stored_key_makes_no_folder_call(
+    make_store: StoreFactory, counting_fs: CountingFileSystem
+) -> None:
+    """The file just read proves the folder is there (and the lock keeps it there), so a
+    hardened single-key update makes no ``mkdir``: one syscall less per update."""
+    store = open_directory(make_store, "hardened", fs=counting_fs)
+    store.save(MANY)
+    counting_fs.reset()
+
+    store.update_entry(TARGET, lambda e: {"updatedAt": e["updatedAt"] + 1})
+    store.update_last_route(TARGET, channel="telegram", to="3")
+
+    assert counting_fs.counts.count("mkdir") == 0
+    assert counting_fs.counts.count("replace") == 2
+
+
+@pytest.mark.parametrize("profile", PROFILE_NAMES)
+def test_a_first_entry_creates_the_missing_folder(
+    make_store: StoreFactory, counting_fs: CountingFileSystem, profile: str
+) -> None:
+    """Where there is no file to prove the folder, a write still makes it (the other
+    side of skipping ``mkdir`` for a stored key)."""
+    store = open_directory(make_store, profile, fs=counting_fs)
+    assert not os.path.exists(store.dir)
+
+    store.update_last_route(TARGET, channel="telegram", to="3")
+
+    assert counting_fs.counts.count("mkdir") == 1
+    assert store.load(skip_cache=True)[TARGET]["lastTo"] == "3"
+
+
 @pytest.mark.parametrize("profile", PROFILE_NAMES)
 @pytest.mark.parametrize("layout", ["directory", "auto"])
 def test_read_updated_at_reads_exactly_one_file(
