@@ -21,6 +21,7 @@ from reference_store import (
     sanitize_key,
 )
 from reference_store._codec import KEYED_FORMAT
+from reference_store._profile import HARDENED, Profile
 
 MANY = {f"agent:main:telegram:direct:{i}": entry(f"s{i}", 1_000 + i) for i in range(10)}
 TARGET = "agent:main:telegram:direct:3"
@@ -227,12 +228,17 @@ def test_hardened_update_of_a_stored_key_makes_no_folder_call(
     assert counting_fs.counts.count("replace") == 2
 
 
-@pytest.mark.parametrize("profile", PROFILE_NAMES)
+@pytest.mark.parametrize(
+    "profile",
+    [*PROFILE_NAMES, HARDENED.with_changes(name="keyed-cached-route", fresh_route_read=False)],
+    ids=lambda p: p if isinstance(p, str) else p.name,
+)
 def test_a_first_entry_creates_the_missing_folder(
-    make_store: StoreFactory, counting_fs: CountingFileSystem, profile: str
+    make_store: StoreFactory, counting_fs: CountingFileSystem, profile: str | Profile
 ) -> None:
     """Where there is no file to prove the folder, a write still makes it (the other
-    side of skipping ``mkdir`` for a stored key)."""
+    side of skipping ``mkdir`` for a stored key) -- also when the route's entry comes
+    from the cache, which proves nothing about the folder."""
     store = open_directory(make_store, profile, fs=counting_fs)
     assert not os.path.exists(store.dir)
 
