@@ -246,7 +246,7 @@ class DirectoryStore(SessionStore):
             snapshot = {k: encode_json(v) for k, v in data.items()}
             result = self._run_mutator(data, mutator, snapshot)
             if self.profile.keyed_files:
-                self._apply(self._keyed_ops(files, data, only=None), corrupt)
+                self._apply(self._keyed_ops(files, data), corrupt)
             elif full_write:
                 self._seed_full_write(data, names)
             else:
@@ -282,21 +282,12 @@ class DirectoryStore(SessionStore):
             bad = found_file = False
         view: StoreMap = dict(entries or {})
         result = change(view)
-        ops = self._keyed_file_ops(name, entries, view)
+        # Only this file's keys: the view is not grouped by file (keys of others dropped).
+        mine = {k: v for k, v in view.items() if keyed_file_name(k) == name}
+        ops: dict[str, bytes | None] = {}
+        self._diff_file(ops, name, entries or None, mine)
         self._apply(ops, {name} if bad else set(), folder_exists=found_file)
         return result
-
-    def _keyed_file_ops(
-        self, name: str, before: dict[str, Any] | None, view: StoreMap
-    ) -> dict[str, bytes | None]:
-        """What :meth:`_keyed_ops` answers for the one file ``name`` (``before``: its
-        entries), without grouping the view by file: keys of other files are dropped."""
-        mine = {k: v for k, v in view.items() if keyed_file_name(k) == name}
-        if not mine:
-            return {name: None} if before else {}
-        if before and _same_json(before, mine):
-            return {}
-        return {name: self._encode_file(dict(sorted(mine.items())))}
 
     def _seed_full_write(self, data: StoreMap, names: Iterable[str]) -> None:
         """Upstream ``save``: rewrite every entry, then unlink every other ``*.json``."""
@@ -336,23 +327,30 @@ class DirectoryStore(SessionStore):
             self.cache.invalidate(self.dir)
 
     # --- hardened: per-file operations and the intent journal --------------------------------
-    def _keyed_ops(
-        self, before: Files, data: StoreMap, *, only: set[str] | None
-    ) -> dict[str, bytes | None]:
+    def _keyed_ops(self, before: Files, data: StoreMap) -> dict[str, bytes | None]:
         """File name -> new content (``None``: delete) turning ``before`` into ``data``."""
         after: Files = {}
         for key, entry in data.items():
             after.setdefault(keyed_file_name(key), {})[key] = entry
         ops: dict[str, bytes | None] = {}
         for name in sorted(set(before) | set(after)):
-            if only is not None and name not in only:
-                continue
-            new = after.get(name)
-            if new is None:
-                ops[name] = None
-            elif name not in before or not _same_json(before[name], new):
-                ops[name] = self._encode_file(dict(sorted(new.items())))
+            self._diff_file(ops, name, before.get(name), after.get(name))
         return ops
+
+    def _diff_file(
+        self,
+        ops: dict[str, bytes | None],
+        name: str,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+    ) -> None:
+        """Add to ``ops`` what turns file ``name`` from ``before`` into ``after`` (its
+        entries; ``None`` or empty: no file): a delete, new content, or nothing."""
+        if not after:
+            if before is not None:
+                ops[name] = None
+        elif before is None or not _same_json(before, after):
+            ops[name] = self._encode_file(dict(sorted(after.items())))
 
     def _apply(
         self, ops: dict[str, bytes | None], corrupt: set[str], *, folder_exists: bool = False

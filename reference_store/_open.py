@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from ._atomic import TMP_SUFFIX
 from ._base import Entry, SessionStore, StoreMap
 from ._cache import PROCESS_CACHE, SessionCache
-from ._directory import JOURNAL_NAME, DirectoryStore
+from ._directory import DirectoryStore
 from ._errors import UnsupportedLayoutError
 from ._legacy import LegacyStore
 from ._profile import Profile, resolve_profile
@@ -85,7 +85,7 @@ def crash_leftovers(store: SessionStore) -> list[str]:
     directory = store.directory if isinstance(store, AutoStore) else store
     if isinstance(directory, DirectoryStore):
         found += directory.leftovers()
-        journal = directory.path_of(JOURNAL_NAME)
+        journal = directory.journal_path
         if fs.exists(journal):
             found.append(journal)
     return found
