@@ -25,6 +25,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from ._cli_common import make_console
 from ._errors import UsageError
 from .bench import (
     BENCH_PROFILES,
@@ -60,7 +61,7 @@ class RichProgress:
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            console=console if console is not None else Console(stderr=True),
+            console=console if console is not None else make_console(stderr=True),
             auto_refresh=False,
             transient=False,
         )
@@ -285,7 +286,13 @@ def bench_command(ctx: click.Context, /, out: Path, quiet: bool, **options: Any)
     argv = command_line(ctx)
     began = time.perf_counter()
     results = run_with_progress(config, argv, quiet=quiet)
+    replaced = out.exists()
     path = write_results(results, out)
+    if replaced:
+        # The default is the results.json of `make report`: not lost without a word.
+        click.echo(
+            f"replaced the results already in {path}; pass --out PATH to keep them", err=True
+        )
     click.echo(
         f"{len(results.single)} single-writer, {len(results.contention)} contention and "
         f"{len(results.migration)} migration cells in {time.perf_counter() - began:.1f} s; "

@@ -20,6 +20,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from ._cli_common import CommandError, make_console, verbose_option
 from ._errors import HarnessError
 from ._explorer import (
     BACKENDS,
@@ -37,14 +38,20 @@ if TYPE_CHECKING:
     from ._machine_replay import MachineReplay
     from ._target import StoreTarget
 
-__all__ = ["explore_command", "replay_command", "run_exploration", "scenarios_command"]
+__all__ = [
+    "explore_command",
+    "replay_command",
+    "run_exploration",
+    "scenarios_command",
+    "write_summary",
+]
 
 PROFILES = ("seed", "hardened")
 EXPLORE_LAYOUTS = ("legacy", "directory", "auto")
 
 
 def _console() -> Console:
-    return Console(stderr=True)
+    return make_console(stderr=True)
 
 
 def run_timeout_option(command: Callable[..., None]) -> Callable[..., None]:
@@ -67,10 +74,12 @@ def scenarios_command(verbose: bool) -> None:
     import scenarios as catalog
 
     table = Table(title="scenarios", show_lines=verbose)
-    table.add_column("name", style="bold")
-    table.add_column("layouts")
-    table.add_column("faults")
-    table.add_column("description")
+    # The name is what a reader copies into --scenario: never wrapped, and on a terminal
+    # too narrow for it, folded rather than cut with an ellipsis (as every column).
+    table.add_column("name", style="bold", no_wrap=True, overflow="fold")
+    table.add_column("layouts", overflow="fold")
+    table.add_column("faults", overflow="fold")
+    table.add_column("description", overflow="fold")
     for scenario in catalog.SCENARIOS:
         description = scenario.description
         if verbose:
@@ -79,7 +88,7 @@ def scenarios_command(verbose: bool) -> None:
         table.add_row(
             scenario.name, ", ".join(scenario.layouts), ", ".join(scenario.faults), description
         )
-    Console().print(table)
+    make_console().print(table)
 
 
 @contextlib.contextmanager
@@ -117,10 +126,16 @@ def run_exploration(
     table: bool = True,
     fs_semantics: Sequence[str] = ("linux",),
     foreign_options: ExploreOptions | None = None,
+    note_replaced: bool = False,
+    verbose: bool = False,
 ) -> tuple[ExploreResult, Summary, list[str]]:
     """Explore, write ``crash-summary.json`` and replay files, print the summary table
     (``quiet``: no progress bar either); ``fs_semantics`` as ``harness.foreignfs``, the
-    foreign ones (all but ``linux``) explored with ``foreign_options`` when given."""
+    foreign ones (all but ``linux``) explored with ``foreign_options`` when given.
+
+    ``note_replaced``: say so (even when quiet) when ``crash-summary.json`` replaces
+    one already in ``out`` -- a quick ``explore`` writes where ``make report`` does.
+    ``verbose``: also list every replay file written."""
     import scenarios as catalog
 
     chosen = catalog.select(list(names))
@@ -147,17 +162,36 @@ def run_exploration(
                 )
     result = ExploreResult.merge(parts)
     summary = summarize(result)
-    summary.write(os.path.join(out, "crash-summary.json"))
+    summary_path = write_summary(summary, out, note_replaced=note_replaced)
     written = write_replays(replays, [*result.results, *_order_runs(result)])
     if not quiet and table:
         print_summary(summary, console)
+    if verbose and not quiet:
+        for path in written:
+            console.print(f"  {path}", highlight=False, markup=False)
     if not quiet:
         console.print(
             f"{summary.total_runs} runs, {summary.violating_runs} with violations; "
             f"{len(written)} replay files in {replays}/; "
-            f"summary in {os.path.join(out, 'crash-summary.json')}"
+            f"summary in {summary_path}"
         )
     return result, summary, written
+
+
+def write_summary(summary: Summary, out: str, *, note_replaced: bool) -> str:
+    """Write ``out/crash-summary.json``; with ``note_replaced``, one line on stderr (even
+    when quiet) when it replaces one: the summary of an earlier ``make report`` is not
+    lost without a word. Returns the path."""
+    path = os.path.join(out, "crash-summary.json")
+    replaced = os.path.exists(path)
+    summary.write(path)
+    if note_replaced and replaced:
+        click.echo(
+            f"replaced the crash summary already in {path} (an earlier explore or report); "
+            "pass --out DIR to keep it",
+            err=True,
+        )
+    return path
 
 
 def _order_runs(result: ExploreResult) -> list:  # type: ignore[type-arg]
@@ -191,7 +225,9 @@ def print_summary(summary: Summary, console: Console) -> None:
     foreign = any(row.get("fs_semantics", "linux") != "linux" for row in summary.runs)
     columns = ["scenario", "layout", "profile", "backend"] + (["file names"] if foreign else [])
     for column in (*columns, "runs", "violating", "kinds"):
-        table.add_column(column, justify="right" if column in ("runs", "violating") else "left")
+        table.add_column(
+            column, justify="right" if column in ("runs", "violating") else "left", overflow="fold"
+        )
     for row in summary.runs:
         style = "red" if row["violations"] else None
         kinds = ", ".join(f"{k} x{n}" for k, n in row["kinds"].items())
@@ -308,6 +344,7 @@ def print_summary(summary: Summary, console: Console) -> None:
     help="Exit 1 when a run of this profile shows a violation (repeatable).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or table.")
+@verbose_option("Also list every replay file written.")
 # --- real kills and tmpfs (harness/realkill.py, docs/real-kills.md) ---
 @click.option(
     "--mode",
@@ -354,6 +391,7 @@ def explore_command(
     replays: str,
     fail_on: tuple[str, ...],
     quiet: bool,
+    verbose: bool,
     mode: str,
     store_cmd: str | None,
     kill_points: int,
@@ -364,6 +402,9 @@ def explore_command(
     Every run is checked by the oracle after a fresh store recovers the files; each
     distinct violation is written as a replay file. The same scenario, options and seed
     always give the same traces.
+
+    The default --out is the folder `store-harness report` (`make report`) writes: a
+    crash-summary.json already there is replaced, and a line says so.
     """
     backends = BACKENDS if backend == "both" else (backend,)
     semantics = FS_SEMANTICS if "all" in fs_semantics else fs_semantics or ("linux",)
@@ -395,6 +436,7 @@ def explore_command(
                 out=out,
                 replays=replays,
                 quiet=quiet,
+                verbose=verbose,
             )
         else:
             _result, summary, _written = run_exploration(
@@ -407,9 +449,11 @@ def explore_command(
                 replays=replays,
                 quiet=quiet,
                 fs_semantics=semantics,
+                note_replaced=True,
+                verbose=verbose,
             )
     except HarnessError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise CommandError(str(exc)) from None
     failing = [p for p in fail_on if summary.violations_for(p)]
     if failing:
         click.echo(f"violations found for profile(s): {', '.join(failing)}", err=True)
@@ -430,6 +474,7 @@ def _run_real_exploration(
     out: str,
     replays: str,
     quiet: bool,
+    verbose: bool = False,
 ) -> Summary:
     """``--mode kill|tmpfs``: the workloads in child processes (``harness.realkill``)."""
     import scenarios as catalog
@@ -454,10 +499,13 @@ def _run_real_exploration(
             progress=report,
         )
     summary = summarize(result)
-    summary.write(os.path.join(out, "crash-summary.json"))
+    write_summary(summary, out, note_replaced=True)
     written = write_replays(replays, result.results)
     if not quiet:
         print_summary(summary, console)
+        if verbose:
+            for path in written:
+                console.print(f"  {path}", highlight=False, markup=False)
         console.print(
             f"{summary.total_runs} runs ({mode}), {summary.violating_runs} with violations; "
             f"{len(written)} replay files in {replays}/"
@@ -466,8 +514,15 @@ def _run_real_exploration(
 
 
 @click.command("replay")
-@click.argument("replay_file", type=click.Path(dir_okay=False))
-@click.option("--full-trace", is_flag=True, help="Print every operation, not only the last 40.")
+@click.argument("replay_file", type=click.Path())
+@click.option(
+    "--full-trace",
+    "--verbose",
+    "-v",
+    "full_trace",
+    is_flag=True,
+    help="Print every operation, not only the last 40.",
+)
 @run_timeout_option
 @click.option(
     "--target-source",
@@ -490,26 +545,34 @@ def replay_command(
     the whole seeded search; it prints the calls and the crash details.
 
     Exits 1 when the violation still reproduces, 0 when it no longer does (fixed),
-    2 when the file cannot be read or its store target cannot be built.
+    2 when the file is not a valid replay file (every field is checked before anything
+    runs; one line names the file and the field) or its store target cannot be built.
     """
     import scenarios as catalog
 
     from ._machine_replay import is_machine_replay, load_machine_replay
     from ._replay import read_replay_json, replay_target
+    from ._replay_check import check_configuration
 
     try:
         raw = read_replay_json(replay_file)
         if is_machine_replay(raw):
-            machine = load_machine_replay(replay_file)
+            machine = load_machine_replay(replay_file, raw)
             target = replay_target(machine.target, machine.source, target_source)
+            _check_profile(replay_file, target, machine.profile)
             _replay_machine(machine, target, full_trace)
         replay = load_replay(replay_file, raw)
-        scenario = catalog.get(replay.spec.scenario)
+        try:
+            scenario = catalog.get(replay.spec.scenario)
+        except HarnessError as exc:
+            raise HarnessError(f"{replay_file}: spec.scenario: {exc}") from None
+        check_configuration(replay_file, replay.raw["spec"], scenario)
         if replay.spec.backend not in ("kill", "tmpfs"):  # those name an adapter command
-            replay_target(replay.spec.target, replay.source, target_source)
+            target = replay_target(replay.spec.target, replay.source, target_source)
+            _check_profile(replay_file, target, replay.spec.profile)
     except HarnessError as exc:
-        raise click.UsageError(str(exc)) from None
-    console = Console()
+        raise CommandError(str(exc)) from None
+    console = make_console()
     spec = replay.spec
     console.print(
         f"[bold]{spec.scenario}[/] / {spec.variant} — layout {spec.layout}, profile "
@@ -570,11 +633,19 @@ def replay_command(
     sys.exit(1)
 
 
+def _check_profile(path: str, target: StoreTarget, profile: str) -> None:
+    if target.declares_profiles and profile not in target.profiles:
+        raise HarnessError(
+            f"{path}: profile {profile!r} is not a profile of store {target.name!r} "
+            f"({', '.join(target.profiles)})"
+        )
+
+
 def _replay_machine(replay: MachineReplay, target: StoreTarget, full_trace: bool) -> NoReturn:
     """Re-run a machine replay file; exits 1 while it fails, 0 once it passes."""
     from ._machine_replay import replay_machine
 
-    console = Console()
+    console = make_console()
     recorded = replay.run
     console.print(
         f"[bold]machine[/] — store {replay.target}, layout {replay.layout}, profile "

@@ -11,7 +11,9 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.text import Text
 
+from ._cli_common import CommandError, make_console, verbose_option
 from ._cli_explore import run_timeout_option
 from ._errors import HarnessError, UsageError
 from ._explorer import BACKENDS, ExploreOptions
@@ -22,8 +24,10 @@ from .gate import (
     PROMISE_PROFILES,
     CheckOptions,
     Configuration,
+    GateResult,
     MutantLike,
     Shard,
+    not_explored_lines,
     run_gate,
     run_mutants,
     write_gate_reports,
@@ -61,7 +65,7 @@ def _store_cmd_available() -> bool:
 @click.command("gate")
 @click.option(
     "--store",
-    help="The store under test: module:factory (SPEC.md's open_store API) "
+    help="The store under test: module:factory (the open_store API of docs/spec.md) "
     "or a registered target name such as 'reference'.",
 )
 @click.option(
@@ -209,6 +213,7 @@ def _store_cmd_available() -> bool:
 )
 @click.option("--junit", help="JUnit XML path (default: OUT/junit.xml).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress; only the verdict line.")
+@verbose_option("Also a line per configuration that passed or was skipped (runs, seconds).")
 def gate_command(
     store: str | None,
     store_cmd: str | None,
@@ -236,6 +241,7 @@ def gate_command(
     out: str,
     junit: str | None,
     quiet: bool,
+    verbose: bool,
 ) -> None:
     """Gate a store: run every scenario against it and fail on any violation.
 
@@ -245,9 +251,13 @@ def gate_command(
     store, judged for lost updates and stale reads). --shard and --budget split and
     bound them like scenario configurations.
 
+    Before anything runs, a pre-flight checks that the harness can drive the store: the
+    profile, the signatures of open and migrate, one open and close in an empty temp
+    folder. A store that fails it is a usage error.
+
     \b
     Exit status: 0 passed; 1 a violation (or, with --mutants, a bug not caught);
-    2 usage error; 3 no violation, but --budget left configurations unrun.
+    2 usage error (one line); 3 no violation, but --budget left configurations unrun.
     Writes OUT/junit.xml (one test case per scenario x variant x layout x backend, and
     per check x layout), OUT/gate-summary.md (also appended to $GITHUB_STEP_SUMMARY when
     set), OUT/gate.json and one replay file per distinct violation under
@@ -260,13 +270,13 @@ def gate_command(
         if v
     ]
     if len(given) != 1:
-        raise click.UsageError("give exactly one of --store, --store-cmd, --mutants")
+        raise CommandError("give exactly one of --store, --store-cmd, --mutants")
     if store_cmd and not _store_cmd_available():
-        raise click.UsageError(
+        raise CommandError(
             "--store-cmd is not available yet: the explorer cannot drive an adapter process "
             "(harness.realkill is missing). Gate a Python store with --store module:factory."
         )
-    console = Console(stderr=True, quiet=quiet)
+    console = make_console(stderr=True, quiet=quiet)
     try:
         part = Shard.parse(shard)
         promise_profile = PROMISE_PROFILES[promises].with_waived(waive)
@@ -303,22 +313,40 @@ def gate_command(
             scenarios=names,
             replays_dir=replays,
             progress=report,
+            check_store=True,
             **gate_kwargs,
         )
     except HarnessError as exc:
-        raise click.UsageError(str(exc)) from None
+        raise CommandError(str(exc)) from None
     paths = write_gate_reports(
         result, out, junit=junit, step_summary=os.environ.get("GITHUB_STEP_SUMMARY") or None
     )
-    for case in result.failed:
-        console.print(f"[red]FAIL[/] {case.failure_text()}", highlight=False, markup=True)
+    _print_cases(result, console, verbose=verbose)
     click.echo(
         f"gate {result.verdict()}: {len(result.cases)} configurations, {len(result.failed)} "
-        f"failed, {len(result.skipped)} skipped, {result.runs} runs; summary "
-        f"{paths['markdown']}, JUnit {paths['junit']}",
+        f"failed, {len(result.skipped)} skipped, {len(result.unclaimed)} not explored, "
+        f"{result.runs} runs; summary {paths['markdown']}, JUnit {paths['junit']}",
         err=True,
     )
     sys.exit(result.exit_code)
+
+
+def _print_cases(result: GateResult, console: Console, *, verbose: bool) -> None:
+    """What failed, what was not explored and why; with ``verbose`` every case."""
+    # Text, never markup: ids end in "[...]" and details start with "[high]", both of
+    # which rich would swallow as tags.
+    if verbose:
+        for case in result.cases:
+            if case.status != "failed":
+                line = f"{case.configuration.id}: {case.runs} runs, {case.seconds:.1f} s"
+                if case.reason:
+                    line += f"; {case.reason}"
+                console.print(Text.assemble((case.status.upper(), "dim"), " ", line))
+    for case in result.failed:
+        console.print(Text.assemble(("FAIL", "red"), " ", case.failure_text()))
+    # One line per scenario and reason (not per configuration): a few lines at most.
+    for line in not_explored_lines(result.unclaimed):
+        console.print(Text.assemble(("NOT EXPLORED", "yellow"), " ", line))
 
 
 def _gate_mutants(

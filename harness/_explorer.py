@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -43,11 +44,12 @@ from ._oracle import (
     check_reads,
     classify,
 )
+from ._planting import OUTSIDE, Planting, find_bytes, outside_changes, shaped_seam
 from ._roots import temp_root
 from ._scenario import CheckContext, Scenario, Variant, Workload
 from ._target import REFERENCE, StoreTarget, resolve_target
 from ._workload import canonical
-from .faultfs import FaultFileSystem, FaultPlan, Operation, SimulatedCrash
+from .faultfs import FaultFileSystem, FaultPlan, Operation, SimulatedCrash, SimulatedHang
 from .foreignfs import FS_SEMANTICS, NameRules, semantics, spelling_layer
 
 __all__ = [
@@ -188,6 +190,8 @@ def _write_setup(
         if not fs.is_dir(parent):
             os.makedirs(parent, exist_ok=True)
         fs.write_file(path, content)
+    for planting in setup.shapes:
+        planting.plant(store_dir)
 
 
 def _initial_candidate(workload: Workload, layout: str) -> Candidate:
@@ -214,12 +218,21 @@ def _snapshot(fs: FileSystem, root: str) -> dict[str, bytes]:
 
     def walk(rel: str) -> None:
         full = os.path.join(root, rel) if rel else root
-        for name in fs.listdir(full):
+        try:
+            names = fs.listdir(full)
+        except OSError:
+            files[(rel + "/") if rel else "./"] = b"<unreadable>"
+            return
+        for name in names:
             child = f"{rel}/{name}" if rel else name
             path = os.path.join(full, name)
-            if fs.stat(path).is_dir:
+            found = fs.stat(path)
+            if found.is_dir:
                 files[child + "/"] = b""
                 walk(child)
+            elif not found.is_file:
+                # Never opened: a FIFO would block, a link would be read through.
+                files[child] = f"<{_kind(found.mode)}>".encode()
             else:
                 try:
                     files[child] = fs.read_file(path)
@@ -230,14 +243,34 @@ def _snapshot(fs: FileSystem, root: str) -> dict[str, bytes]:
     return files
 
 
+def _kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "symbolic link"
+    return "FIFO" if stat.S_ISFIFO(mode) else "special file"
+
+
 def _seams(
-    spec: RunSpec, root: str, plan: FaultPlan | None = None, *, track: bool = False
+    spec: RunSpec,
+    root: str,
+    plan: FaultPlan | None = None,
+    *,
+    track: bool = False,
+    shapes: Sequence[Planting] = (),
 ) -> tuple[FaultFileSystem, FileSystem]:
     """The fault filesystem of a run and the seam to hand the store (foreignfs header:
-    rules inside the fault layer, spelling outside it, looking at the disk untraced)."""
+    rules inside the fault layer, spelling outside it, looking at the disk untraced);
+    with ``shapes``, the layers that make planted shapes bite (``harness._planting``)
+    below the rules, and FIFOs that block."""
     disk = OsFileSystem()
     rules = semantics(spec.semantics)
-    faults = FaultFileSystem(NameRules(disk, root, rules), root, plan, track_durability=track)
+    below = shaped_seam(disk, os.path.join(root, STORE_FOLDER), shapes)
+    faults = FaultFileSystem(
+        NameRules(below, root, rules),
+        root,
+        plan,
+        track_durability=track,
+        fifos_block=bool(shapes),
+    )
     return faults, spelling_layer(spec.semantics, faults, root, probe=disk)
 
 
@@ -257,7 +290,9 @@ def _run_in_root(scenario: Scenario, spec: RunSpec, root: str) -> RunResult:
     except Exception as exc:  # a store that cannot even write the setup is reported
         return _failed_setup(spec, exc)
 
-    ffs, store_fs = _seams(spec, root, spec.plan, track=spec.power is not None)
+    ffs, store_fs = _seams(
+        spec, root, spec.plan, track=spec.power is not None, shapes=workload.setup.shapes
+    )
     runtime = deterministic_runtime(SEED_CLOCK_MS + spec.seed, token_prefix="", pid=SIMULATED_PID)
     outcomes: list[Outcome] = []
     results: list[Any] = []
@@ -268,10 +303,12 @@ def _run_in_root(scenario: Scenario, spec: RunSpec, root: str) -> RunResult:
         store = target.open(
             store_path, spec.layout, spec.profile, store_fs, runtime=runtime, cache=SessionCache()
         )
-    except SimulatedCrash:
+    except SimulatedCrash as exc:
         crashed = True
-    except refusals:
+        unexpected += _hang(exc, "opening the store")
+    except refusals as exc:
         store = None
+        unexpected += _bare_error(scenario, target, exc, "opening the store")
     for index, step in enumerate(workload.steps):
         results.append(None)
         if crashed or store is None:
@@ -281,11 +318,13 @@ def _run_in_root(scenario: Scenario, spec: RunSpec, root: str) -> RunResult:
             results[-1] = step.run(
                 store, lambda: _migrate(target, store_path, spec.profile, store_fs, runtime)
             )
-        except SimulatedCrash:
+        except SimulatedCrash as exc:
             crashed = True
             outcomes.append(Outcome(index, step.describe(), "indeterminate", "crash"))
+            unexpected += _hang(exc, step.describe())
         except refusals as exc:
             outcomes.append(Outcome(index, step.describe(), "failed", _describe_error(exc)))
+            unexpected += _bare_error(scenario, target, exc, step.describe())
         except Exception as exc:
             # Neither a refusal nor an I/O error: a bug in the store. What the call did is
             # unknown, so it is judged as interrupted, and reported on its own.
@@ -346,6 +385,30 @@ def _failed_setup(spec: RunSpec, exc: Exception) -> RunResult:
     )
 
 
+def _hang(exc: SimulatedCrash, what: str) -> list[Violation]:
+    """A crash that is a FIFO's endless wait (faultfs header) is reported as ``hung``."""
+    if isinstance(exc, SimulatedHang):
+        return [Violation("hung", f"{what} would wait for good: {exc}")]
+    return []
+
+
+def _bare_error(
+    scenario: Scenario, target: StoreTarget, exc: BaseException, what: str
+) -> list[Violation]:
+    """``bare-os-error`` where the scenario asks stores to explain their errors."""
+    if not scenario.explain_errors or not isinstance(exc, OSError):
+        return []
+    if isinstance(exc, target.refusals):
+        return []
+    return [
+        Violation(
+            "bare-os-error",
+            f"{what} failed with a bare {type(exc).__name__} ({_describe_error(exc)}) "
+            "instead of a store error naming the path and what to do",
+        )
+    ]
+
+
 def _describe_error(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.errno is not None:
         import errno as errno_module
@@ -379,32 +442,56 @@ def _recover_and_check(
     runtime = deterministic_runtime(
         SEED_CLOCK_MS + RECOVERY_DELAY_MS, token_prefix="r", pid=SIMULATED_PID
     )
-    # Any exception counts here, not only refusals: a store that cannot recover because
-    # it raises something else (a ValueError for a key with NUL) is just as unloadable.
-    try:
-        if spec.layout == "auto":
-            _migrate(target, store_path, spec.profile, plain, runtime)
-        store = target.open(
-            store_path, spec.layout, spec.profile, plain, runtime=runtime, cache=SessionCache()
+    shapes = workload.setup.shapes
+    store_dir = os.path.join(root, STORE_FOLDER)
+    refusals: tuple[type[BaseException], ...] = (OSError, *target.refusals)
+    violations: list[Violation] = []
+    seam = plain
+    if shapes:
+        # The restarted process meets the shapes too, wherever the run left their paths
+        # free (harness._planting); FIFOs block here as in the run.
+        for planting in shapes:
+            planting.plant(store_dir, again=True)
+        seam = FaultFileSystem(
+            shaped_seam(plain, store_dir, shapes, again=True), root, fifos_block=True
         )
-        found = store.load(skip_cache=True)
-    except Exception as exc:
-        return [Violation("unloadable", f"recovery failed: {_describe_error(exc)}")], None, expected
+    # With shapes a store may refuse to recover -- a store error naming the path, not a
+    # loss: the shapes are then undone, as an operator following its advice would, and
+    # the second recovery must find every entry. Without shapes any failure is final.
+    found: dict[str, Any] | None = None
+    for attempt in ("shaped", "undone") if shapes else ("plain",):
+        if attempt == "undone":
+            for planting in shapes:
+                planting.undo(store_dir)
+            seam = FaultFileSystem(plain, root, fifos_block=True)
+        # Any exception counts here, not only refusals: a store that cannot recover
+        # because it raises something else (a ValueError for a key with NUL) is just as
+        # unloadable.
+        try:
+            if spec.layout == "auto":
+                _migrate(target, store_path, spec.profile, seam, runtime)
+            store = target.open(
+                store_path, spec.layout, spec.profile, seam, runtime=runtime, cache=SessionCache()
+            )
+            found = store.load(skip_cache=True)
+        except SimulatedHang as exc:
+            return [*violations, *_hang(exc, "recovery")], None, expected
+        except Exception as exc:
+            if attempt == "shaped" and isinstance(exc, refusals):
+                violations += _bare_error(scenario, target, exc, "recovery")
+                continue
+            violations.append(Violation("unloadable", f"recovery failed: {_describe_error(exc)}"))
+            return violations, None, expected
+        violations += classify(found, expected, history, uncertain)
+        if _probe_write(store, scenario, target, violations, retry=attempt == "shaped"):
+            break
 
-    violations = classify(found, expected, history, uncertain)
-
-    # The recovered store must take a write, after which no lock or temp file may remain.
-    probe_key = "harness:probe"
-    try:
-        store.update(lambda m: m.__setitem__(probe_key, {"sessionId": "probe", "updatedAt": 1}))
-        reloaded = store.load(skip_cache=True)
-        if reloaded.get(probe_key, {}).get("sessionId") != "probe":
-            violations.append(Violation("unwritable", "a write after recovery did not stick"))
-    except Exception as exc:
-        violations.append(Violation("unwritable", f"write after recovery: {_describe_error(exc)}"))
-    finally:
-        store.close()
-
+    assert found is not None  # the last attempt loaded, or returned above
+    if shapes:
+        # What the store left is judged, not what was planted: undone first.
+        for planting in shapes:
+            planting.undo(store_dir)
+        violations += _shapes_kept(shapes, store_dir, root)
     files = _snapshot(plain, root)
     leftovers = sorted(p for p in files if p.endswith(".tmp"))
     if leftovers:
@@ -412,9 +499,8 @@ def _recover_and_check(
     locks = sorted(p for p in files if p.endswith(".lock"))
     if locks:
         violations.append(Violation("leftover-lock", f"lock files stay: {locks}"))
-    escaped = sorted(
-        p for p in files if not p.startswith(STORE_FOLDER + "/") and p != STORE_FOLDER + "/"
-    )
+    ours = (STORE_FOLDER + "/", *((OUTSIDE + "/",) if shapes else ()))
+    escaped = sorted(p for p in files if not p.startswith(ours))
     if escaped:
         violations.append(Violation("escaped-folder", f"outside the store folder: {escaped}"))
     if scenario.check is not None:
@@ -437,6 +523,53 @@ def _recover_and_check(
             )
         )
     return violations, found, expected
+
+
+def _probe_write(
+    store: Any, scenario: Scenario, target: StoreTarget, violations: list[Violation], *, retry: bool
+) -> bool:
+    """The recovered store must take a write (after which no lock or temp file may
+    remain). ``False``: it refused while shapes were planted, and recovery goes again
+    without them."""
+    probe_key = "harness:probe"
+    try:
+        store.update(lambda m: m.__setitem__(probe_key, {"sessionId": "probe", "updatedAt": 1}))
+        reloaded = store.load(skip_cache=True)
+        if reloaded.get(probe_key, {}).get("sessionId") != "probe":
+            violations.append(Violation("unwritable", "a write after recovery did not stick"))
+    except SimulatedHang as exc:
+        violations += _hang(exc, "a write after recovery")
+        return True  # its process is gone: nothing to close
+    except Exception as exc:
+        if retry and isinstance(exc, (OSError, *target.refusals)):
+            violations += _bare_error(scenario, target, exc, "a write after recovery")
+            store.close()
+            return False
+        violations.append(Violation("unwritable", f"write after recovery: {_describe_error(exc)}"))
+    store.close()
+    return True
+
+
+def _shapes_kept(shapes: Sequence[Planting], store_dir: str, root: str) -> list[Violation]:
+    """Nothing was written out of the store's folder (through a link), and nothing a
+    planted object held is gone (moving it aside is fine, deleting it is not)."""
+    found: list[Violation] = []
+    changed = outside_changes(store_dir)
+    if changed:
+        found.append(
+            Violation("escaped-folder", f"written out of the store's folder: {changed[:5]}")
+        )
+    for planting in shapes:
+        kept = not planting.keeps or not planting.was_planted(store_dir)
+        if not kept and not find_bytes(root, planting.payload):
+            found.append(
+                Violation(
+                    "corrupt-destroyed",
+                    f"the {len(planting.payload)} bytes planted at {planting.path} "
+                    f"({planting.shape}) are gone",
+                )
+            )
+    return found
 
 
 @contextlib.contextmanager

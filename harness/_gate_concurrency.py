@@ -140,7 +140,7 @@ def run_target_concurrency(
             child.close()
     final = _final_count(target, store_path, layout, profile)
     events.sort(key=lambda e: (e.time_ns, e.worker, e.op))
-    violations = check_history(events, initial=0, final=final)
+    violations = check_history(events, initial=0, final=final, final_read=True)
     return ConcurrencyRun(
         violations=tuple(violations),
         events=len(events),

@@ -34,6 +34,7 @@ import hypothesis
 
 from ._errors import UsageError
 from ._gate_machine import BlobMismatchError, MachineRun, run_target_machine
+from ._replay_check import check_machine_replay
 from ._target import StoreTarget
 from ._target_source import TargetSource
 
@@ -127,14 +128,13 @@ def write_machine_replay(directory: str, replay: MachineReplay) -> str:
     return path
 
 
-def load_machine_replay(path: str) -> MachineReplay:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            raw = json.load(handle)
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot read machine replay file {path}: {exc}") from None
-    if not is_machine_replay(raw):
-        raise UsageError(f"{path} is not a machine replay file ({MACHINE_REPLAY_FORMAT})")
+def load_machine_replay(path: str, raw: Mapping[str, Any] | None = None) -> MachineReplay:
+    """The machine replay file at ``path`` (``raw``: its JSON, when already read)."""
+    if raw is None:
+        from ._replay import read_replay_json
+
+        raw = read_replay_json(path)
+    check_machine_replay(path, raw)
     try:
         return MachineReplay.from_json(raw)
     except (KeyError, TypeError, ValueError) as exc:

@@ -29,13 +29,19 @@ __all__ = [
     "Outcome",
     "Violation",
     "acceptable_states",
+    "check_kind",
     "check_reads",
     "classify",
+    "shape_violations",
 ]
 
 SEVERITIES = ("critical", "high", "medium", "low")
 
-#: kind -> (severity, what it means)
+#: THE registry of violation kinds: kind -> (severity, what it means). Every kind any
+#: check emits (oracle, explorer, machines, concurrency check, scenarios) is defined here
+#: and only here: ``--waive`` offers these, the gate summary explains them from here, and
+#: docs/gate.md's table must list them all (``tests/test_violation_kinds.py`` checks both,
+#: and scans the source for kind literals that are not registered).
 VIOLATION_KINDS: dict[str, tuple[str, str]] = {
     "acked-write-lost": ("critical", "a call that returned ok is not visible after recovery"),
     "half-applied": ("high", "an interrupted call is visible in part (some entries only)"),
@@ -55,9 +61,34 @@ VIOLATION_KINDS: dict[str, tuple[str, str]] = {
     "unexpected-error": ("high", "a call raised neither a store error nor an OSError"),
     "lost-update": ("critical", "a concurrent update was overwritten"),
     "stale-read": ("medium", "a read returned a value older than a completed write"),
-    "hung": ("high", "a call or the recovery never returned; the run was stopped by its timeout"),
+    "hung": (
+        "high",
+        "a call or the recovery never returned (stopped by its timeout), or opened a FIFO, "
+        "which waits for good",
+    ),
+    "bare-os-error": (
+        "medium",
+        "a call failed with a bare OSError on a shape of the store's own paths, not a store "
+        "error naming the path and what to do",
+    ),
     "store-crashed": ("critical", "the store killed the process it runs in"),
+    # The machine check's own kinds (harness.machines): what a fixed workload cannot see.
+    "wrong-result": ("high", "a call returned a value that no correct store returns"),
+    "wrong-read": ("high", "a read returned a value that the state of the store does not allow"),
+    "divergence": ("high", "layouts disagree on the result or the state after the same calls"),
+    "mismatch": (
+        "high",
+        "the state after recovery is none the model allows, and no finer kind explains why",
+    ),
 }
+
+
+def check_kind(kind: str) -> str:
+    """``kind``, if it is registered in :data:`VIOLATION_KINDS`; else a ``ValueError``
+    (a check that names a kind nobody can look up or waive is a bug of the harness)."""
+    if kind not in VIOLATION_KINDS:
+        raise ValueError(f"unregistered violation kind {kind!r} (add it to VIOLATION_KINDS)")
+    return kind
 
 
 @dataclass(frozen=True)
@@ -65,6 +96,9 @@ class Violation:
     kind: str
     detail: str
     key: str | None = None
+
+    def __post_init__(self) -> None:
+        check_kind(self.kind)
 
     @property
     def severity(self) -> str:
@@ -177,6 +211,11 @@ def _note_history(step: Step, history: History, after: list[Candidate]) -> None:
             history.acked_deletes.add(key)
             history.acked_writes.pop(key, None)
         history.touched |= set(step.set) | set(step.delete)
+        if len(after) == 1:
+            for key in step.in_place:
+                if key in after[0].state and key not in step.delete:
+                    history.acked_writes[key] = after[0].state[key]
+                    history.touched.add(key)
     elif isinstance(step, Save):
         for key in list(history.acked_writes):
             if key not in step.mapping:
@@ -190,13 +229,50 @@ def _note_history(step: Step, history: History, after: list[Candidate]) -> None:
             history.touched.add(normalized)
 
 
+def shape_violations(found: Any, what: str) -> list[Violation]:
+    """``wrong-result`` for each way ``found`` (what ``what`` returned) is not a map of
+    session keys (strings) to entries (JSON objects) -- whatever a store returns is
+    judged, never left to crash the comparison that follows."""
+    if not isinstance(found, Mapping):
+        return [Violation("wrong-result", f"{what} returned {_kind_of(found)}, not a map")]
+    problems: list[Violation] = []
+    for key, entry in found.items():
+        if not isinstance(key, str):
+            problems.append(Violation("wrong-result", f"{what} returned a key {key!r}, not text"))
+        elif not isinstance(entry, Mapping):
+            problems.append(
+                Violation(
+                    "wrong-result",
+                    f"{what} returned {_kind_of(entry)} for {key!r}, not an entry (an object)",
+                    key,
+                )
+            )
+    return problems
+
+
+def _kind_of(value: Any) -> str:
+    return "None" if value is None else f"a {type(value).__name__} ({_short(value, 40)})"
+
+
 def classify(
-    found: Mapping[str, Any],
+    found: Any,
     acceptable: Sequence[Mapping[str, Any]],
     history: History,
     uncertain: Sequence[tuple[list[Candidate], list[Candidate]]],
 ) -> list[Violation]:
     """Violations explaining why ``found`` is none of the ``acceptable`` states."""
+    misshapen = shape_violations(found, "load() after recovery")
+    if misshapen and not (isinstance(found, Mapping) and all(isinstance(k, str) for k in found)):
+        return misshapen  # nothing to compare key by key
+    return misshapen + _classify_map(found, acceptable, history, uncertain)
+
+
+def _classify_map(
+    found: Mapping[str, Any],
+    acceptable: Sequence[Mapping[str, Any]],
+    history: History,
+    uncertain: Sequence[tuple[list[Candidate], list[Candidate]]],
+) -> list[Violation]:
     found_key = canonical(found)
     if any(canonical(s) == found_key for s in acceptable):
         return []
@@ -277,6 +353,10 @@ def check_reads(
         if outcome.status != "ok":
             break
         if isinstance(step, Load):
+            misshapen = shape_violations(result, f"{step.describe()} (call {outcome.step})")
+            if misshapen:
+                violations += misshapen
+                break  # the states that follow cannot be compared with such a result
             states = {canonical(c.state) for c in cands}
             if canonical(result) not in states:
                 model = dict(cands[0].state)

@@ -24,6 +24,7 @@ from typing import Any
 from ._errors import UsageError
 from ._explorer import RunResult, RunSpec
 from ._oracle import Violation
+from ._replay_check import check_scenario_replay
 from ._target import StoreTarget
 from ._target_source import TargetSource, load_target
 from ._workload import canonical
@@ -153,7 +154,11 @@ def read_replay_json(path: str) -> dict[str, Any]:
             raw = json.load(handle)
     except FileNotFoundError:
         raise UsageError(f"no replay file at {path}") from None
-    except (OSError, ValueError) as exc:
+    except IsADirectoryError:
+        raise UsageError(f"{path} is a folder, not a replay file") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
         raise UsageError(f"{path} is not a replay file (not JSON: {exc})") from None
     if not isinstance(raw, dict):
         raise UsageError(f"{path} is not a replay file (not a JSON object)")
@@ -164,8 +169,9 @@ def load_replay(path: str, raw: Mapping[str, Any] | None = None) -> ReplayFile:
     """The scenario replay file at ``path`` (``raw``: its JSON, when already read)."""
     if raw is None:
         raw = read_replay_json(path)
-    if raw.get("format") != REPLAY_FORMAT:
-        raise UsageError(f"{path} is not a replay file (format is not {REPLAY_FORMAT})")
+    # Every field up front: a wrong one is the file's fault, said in one line, never a
+    # traceback (whose exit status 1 would read as "still reproduces").
+    check_scenario_replay(path, raw)
     violation = raw["violation"]
     return ReplayFile(
         spec=RunSpec.from_json(raw["spec"]),

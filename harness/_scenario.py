@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._oracle import Outcome, Violation
+from ._planting import Planting
 from ._workload import Step
 
 __all__ = [
@@ -45,13 +46,16 @@ class Setup:
     ``legacy``: the legacy file's map, written in this key order; ``legacy_raw``: its bytes
     verbatim instead; ``directory``: entries saved first in the directory layout by a
     clean store of the same profile; ``files``: extra files by path relative to the store
-    folder (corrupt entries, stale staging folders, ...).
+    folder (corrupt entries, stale staging folders, ...); ``shapes``: links, FIFOs,
+    folders and modes planted at the store's own paths after all that, and again before
+    recovery (``harness._planting``; the explorer's recovery says what it judges).
     """
 
     legacy: Mapping[str, Any] | None = None
     legacy_raw: bytes | None = None
     directory: Mapping[str, Any] | None = None
     files: Mapping[str, bytes] = field(default_factory=dict)
+    shapes: tuple[Planting, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,7 @@ class CheckContext:
 class Scenario:
     name: str
     description: str
-    #: the hazards (SPEC.md) it is meant to catch, for the docs and the mutation table
+    #: the hazards (docs/spec.md) it is meant to catch, for the docs and the mutation table
     catches: tuple[str, ...]
     build: Callable[[Mapping[str, Any], str], Workload]
     faults: tuple[str, ...]
@@ -105,6 +109,11 @@ class Scenario:
     check: Callable[[CheckContext], list[Violation]] | None = None
     #: variants that must reach the same state (e.g. the same keys in another order)
     same_result_groups: tuple[tuple[str, ...], ...] = ()
+    #: a start-up, call or recovery failing with an ``OSError`` that is none of the
+    #: store's refusals is a violation (``bare-os-error``): where the faults inject no
+    #: I/O error, every such error comes from the disk's shape, and a store must say
+    #: what is wrong and what to do
+    explain_errors: bool = False
 
     def configurations(self) -> list[tuple[Variant, str]]:
         """Every (variant, layout) pair this scenario runs."""

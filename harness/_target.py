@@ -4,7 +4,7 @@ The explorer, the gate and the pytest plugin never import a store directly; they
 :class:`StoreTarget`. The reference store is one target, each catalogued mutant is one
 more, and a user's store is named ``module:attr`` on the command line.
 
-The contract is SPEC.md's API:
+The contract is the API of docs/spec.md:
 
 * ``open(store_path, layout, profile, fs, *, runtime, cache)`` returns a store with
   ``load``/``save``/``update``/``update_entry``/``update_last_route``/``read_updated_at``/
@@ -16,7 +16,7 @@ The contract is SPEC.md's API:
 * A call the store refuses raises one of ``refusals`` (or an ``OSError``); the oracle
   counts it as *failed*, which promises nothing changed at the layout's granularity.
 
-``profile`` names the promises the store claims (``hardened``: every SPEC promise;
+``profile`` names the promises the store claims (``hardened``: every promise of docs/spec.md;
 ``seed``: the proposal's); a foreign store may ignore the argument.
 """
 
@@ -50,11 +50,20 @@ class StoreTarget:
     #: the promise profiles it can be judged by; the first is the default
     profiles: tuple[str, ...] = ("seed", "hardened")
     description: str = ""
+    #: whether ``profiles`` is what the store declared; a plain factory (``module:attr``
+    #: naming a function) declares none and may take any profile it knows itself
+    declares_profiles: bool = True
 
     def supports(self, layout: str) -> bool:
+        return self.unsupported(layout) is None
+
+    def unsupported(self, layout: str) -> str | None:
+        """Why this store cannot be run in ``layout``, for a reader; ``None`` if it can."""
         if layout == "auto" and self.migrate is None:
-            return False
-        return layout in self.layouts
+            return "the store has no migrate(): the auto layout needs its start-up migration"
+        if layout not in self.layouts:
+            return f"the store declares the layouts {', '.join(self.layouts)} only"
+        return None
 
 
 REFERENCE = StoreTarget(
@@ -107,6 +116,7 @@ def resolve_target(ref: str | StoreTarget) -> StoreTarget:
             layouts=obj.layouts,
             profiles=obj.profiles,
             description=obj.description or obj.name,
+            declares_profiles=obj.declares_profiles,
         )
     elif callable(obj):
         target = StoreTarget(
@@ -115,6 +125,7 @@ def resolve_target(ref: str | StoreTarget) -> StoreTarget:
             migrate=getattr(module, "migrate", None),
             refusals=tuple(getattr(module, "STORE_ERRORS", (StoreError,))),
             description=(obj.__doc__ or "").strip().splitlines()[0] if obj.__doc__ else "",
+            declares_profiles=False,
         )
     else:
         raise UsageError(f"{ref!r} is neither a StoreTarget nor a callable")

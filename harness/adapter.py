@@ -259,10 +259,17 @@ class AdapterClient:
         pause_at: int | None = None,
         timeout: float = DEFAULT_TIMEOUT_S,
         env: Mapping[str, str] | None = None,
+        clock_ms: int | None = None,
     ) -> AdapterClient:
-        """A client of the reference store's own adapter (``python -m reference_store.adapter``)."""
+        """A client of the reference store's own adapter (``python -m reference_store.adapter``);
+        ``clock_ms`` gives it a deterministic clock starting there."""
         command = reference_command(
-            store_path, layout=layout, profile=profile, announce=announce, pause_at=pause_at
+            store_path,
+            layout=layout,
+            profile=profile,
+            announce=announce,
+            pause_at=pause_at,
+            clock_ms=clock_ms,
         )
         return cls(command, timeout=timeout, env=env)
 

@@ -12,6 +12,8 @@ import importlib.util
 
 import click
 
+from ._cli_common import COLOR_KEY
+
 __all__ = ["main"]
 
 #: command name -> (module, attribute, one-line help)
@@ -45,7 +47,14 @@ class _LazyGroup(click.Group):
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="store-harness")
-def main() -> None:
+@click.option(
+    "--color/--no-color",
+    default=None,
+    help="Colour the output, or do not (default: colour on a terminal only, none when "
+    "NO_COLOR is set). Output that is not a terminal is never cut or wrapped.",
+)
+@click.pass_context
+def main(ctx: click.Context, /, color: bool | None) -> None:
     """Break session stores on purpose, measure them, and gate changes to them.
 
     \b
@@ -56,3 +65,8 @@ def main() -> None:
       store-harness bench                          contention benchmarks (real folders)
       store-harness report                         all of the above into reports/latest/
     """
+    # Read by every subcommand's consoles (harness._cli_common); click's own output
+    # (echo, help) follows ctx.color.
+    ctx.meta[COLOR_KEY] = color
+    if color is not None:
+        ctx.color = color

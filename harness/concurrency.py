@@ -8,7 +8,7 @@ object (and cache) of its own, as gateways run -- call one store at once:
 * ``route``: a cached ``load()`` (what a gateway does when a message arrives) and later
   ``update_last_route(COUNTER_KEY, to=<unique>)``; the returned entry shows the count
   the route's write was based on;
-* ``read``: ``load(skip_cache=True)``, which SPEC promises is fresh.
+* ``read``: ``load(skip_cache=True)``, which docs/spec.md promises is fresh.
 
 Every call is recorded Jepsen-style: an ``invoke`` event, then ``ok`` (with what it
 returned), ``fail`` (it certainly did not happen: the lock timed out) or ``info`` (it
@@ -320,7 +320,8 @@ def run_concurrency(
             with open(out, encoding="utf-8") as handle:
                 events += [Event(**raw) for raw in json.load(handle)]
             os.unlink(out)
-        final = shared.load(skip_cache=True).get(COUNTER_KEY, {}).get("count")
+        counter = shared.load(skip_cache=True).get(COUNTER_KEY)
+        final = counter.get("count") if isinstance(counter, dict) else None
     finally:
         shared.close()
         for child in children:
@@ -329,7 +330,9 @@ def run_concurrency(
                 child.join()
             child.close()
     events.sort(key=lambda e: (e.time_ns, e.worker, e.op))
-    violations = check_history(events, initial=0, final=final)
+    if isinstance(final, bool) or not isinstance(final, int):
+        final = None
+    violations = check_history(events, initial=0, final=final, final_read=True)
     return ConcurrencyReport(
         events=events,
         violations=violations,
@@ -373,13 +376,35 @@ def _pair(events: Sequence[Event]) -> list[_Op]:
 
 
 def check_history(
-    events: Sequence[Event], *, initial: int = 0, final: int | None = None
+    events: Sequence[Event],
+    *,
+    initial: int = 0,
+    final: int | None = None,
+    final_read: bool = False,
 ) -> list[Violation]:
-    """Lost updates and stale reads in a history (see the module docstring)."""
+    """Lost updates and stale reads in a history (see the module docstring).
+
+    ``final`` is the count read once every worker is done; ``final_read`` says it was
+    read, so that ``None`` then means the counter (or its count) is gone, not unknown.
+    """
     ops = _pair(events)
     violations: list[Violation] = []
-    incr_ok = [o for o in ops if o.f == "incr" and o.type == "ok" and o.count is not None]
+    acked = [o for o in ops if o.f == "incr" and o.type == "ok"]
+    incr_ok = [o for o in acked if o.count is not None]
     incr_info = [o for o in ops if o.f == "incr" and o.type == "info"]
+    # The counter exists before any worker starts, so an increment that returned ok
+    # without the entry (None, or no count) did not tell what it wrote: it still counts
+    # as acknowledged below, and is itself wrong (a store without a lock once passed as
+    # "24 ok increments, final count 0" because such results were skipped).
+    for op in acked:
+        if op.count is None:
+            violations.append(
+                Violation(
+                    "wrong-result",
+                    f"incr by {op.worker} returned ok without the counter's entry (or with no "
+                    "count in it), though the counter exists",
+                )
+            )
 
     seen: dict[int, _Op] = {}
     for op in sorted(incr_ok, key=lambda o: o.end):
@@ -393,13 +418,21 @@ def check_history(
                 )
             )
         seen.setdefault(op.count, op)
+    if final is None and final_read and acked:
+        violations.append(
+            Violation(
+                "lost-update",
+                f"the counter's entry (or its count) is gone, but {len(acked)} increments "
+                "returned ok",
+            )
+        )
     if final is not None:
-        low, high = initial + len(incr_ok), initial + len(incr_ok) + len(incr_info)
+        low, high = initial + len(acked), initial + len(acked) + len(incr_info)
         if not low <= final <= high:
             violations.append(
                 Violation(
                     "lost-update",
-                    f"final count {final}, but {len(incr_ok)} increments returned ok "
+                    f"final count {final}, but {len(acked)} increments returned ok "
                     f"({len(incr_info)} uncertain): {low - final} lost",
                 )
             )

@@ -24,6 +24,13 @@ THE FAULT MODEL (one place; the explorer and the oracle rely on exactly this):
 * **Non-atomic rename** (``non_atomic_replace``): ``replace(src, dst)`` of a file is
   performed as unlink ``dst``, create ``dst``, write the bytes, close, unlink ``src`` --
   each a numbered operation, so a crash can land while neither name holds the data.
+* **FIFOs block** (``fifos_block``): opening a FIFO to read it, or to write it only,
+  waits for the other end, which nothing here ever opens; a real process would wait for
+  good (pyfakefs would read nothing). So a ``read``, an ``open_write`` or an
+  ``fsync_dir`` of a path that is (or links to) a FIFO is recorded with the outcome
+  ``blocks`` and raises :class:`SimulatedHang`, after which the process counts as dead,
+  as after a crash. Opening one for reading *and* writing (``try_lock``) returns at once
+  on Linux, and so it does here.
 * **Power loss**: with ``track_durability`` the wrapper keeps a
   :class:`~harness._durability.DurabilityTracker`; its header states what survives.
 * **Syncs are crash points, not syscalls**: ``fsync`` and ``fsync_dir`` are numbered,
@@ -43,6 +50,7 @@ import contextlib
 import errno as errno_module
 import fnmatch
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +65,7 @@ __all__ = [
     "FaultPlan",
     "Operation",
     "SimulatedCrash",
+    "SimulatedHang",
     "os_error",
 ]
 
@@ -69,6 +78,11 @@ class SimulatedCrash(BaseException):
     def __init__(self, op: int, detail: str = "") -> None:
         super().__init__(f"simulated crash at operation {op}{': ' + detail if detail else ''}")
         self.op = op
+
+
+class SimulatedHang(SimulatedCrash):
+    """The simulated process opened a FIFO nobody writes and would wait for good: the run
+    stops as after a crash, and the explorer reports the call as ``hung``."""
 
 
 def os_error(kind: str, path: str) -> OSError:
@@ -86,7 +100,7 @@ class Operation:
     path: str
     path2: str | None = None
     size: int | None = None
-    outcome: str = "ok"  # ok | crash | torn:<bytes> | error:<ERRNO> | enospc
+    outcome: str = "ok"  # ok | crash | torn:<bytes> | error:<ERRNO> | enospc | blocks
 
     def describe(self) -> str:
         target = f"{self.path} -> {self.path2}" if self.path2 is not None else self.path
@@ -176,6 +190,7 @@ class _Open:
 class _State:
     count: int = 0
     crashed_at: int | None = None
+    hung: bool = False
     bytes_used: int = 0
     handles: dict[Handle, _Open] = field(default_factory=dict)
 
@@ -191,9 +206,11 @@ class FaultFileSystem(FileSystemWrapper):
         *,
         track_durability: bool = False,
         forward_syncs: bool = False,
+        fifos_block: bool = False,
     ) -> None:
         super().__init__(inner)
         self.forward_syncs = forward_syncs
+        self.fifos_block = fifos_block
         self.root = os.path.abspath(root)
         self.plan = plan if plan is not None else FaultPlan()
         self.trace: list[Operation] = []
@@ -227,7 +244,9 @@ class FaultFileSystem(FileSystemWrapper):
     ) -> int:
         """Number an operation and apply crash / error faults due before it happens."""
         if self._state.crashed_at is not None:
-            raise SimulatedCrash(self._state.crashed_at, "the process is already dead")
+            # A hung process stays hung: whatever its finally blocks try says so too.
+            dead = SimulatedHang if self._state.hung else SimulatedCrash
+            raise dead(self._state.crashed_at, "the process is already dead")
         self._state.count += 1
         n = self._state.count
         rel, rel2 = self.rel(path), (self.rel(path2) if path2 is not None else None)
@@ -263,7 +282,19 @@ class FaultFileSystem(FileSystemWrapper):
             with contextlib.suppress(OSError):
                 self.inner.close(handle)
         self._state.handles.clear()
+        if op.outcome == "blocks":
+            self._state.hung = True
+            raise SimulatedHang(op.n, f"{op.name} of the FIFO {op.path} blocks for good")
         raise SimulatedCrash(op.n, f"{op.name} {op.path}")
+
+    def _blocks(self, name: str, path: str) -> bool:
+        """Whether this operation would wait for good on a FIFO (the model above)."""
+        if not self.fifos_block or name not in ("read", "open_write", "fsync_dir"):
+            return False
+        try:
+            return stat.S_ISFIFO(os.stat(path).st_mode)
+        except OSError:
+            return False
 
     # --- files -----------------------------------------------------------------------------
     def open_write(self, path: str, *, mode: int = 0o666, exclusive: bool = False) -> Handle:
@@ -476,6 +507,8 @@ class FaultFileSystem(FileSystemWrapper):
     ) -> Any:
         """One traced operation: faults first, then the inner call, then the record."""
         n = self._begin(name, path, path2)
+        if self._blocks(name, path):
+            self._die(Operation(n, name, self.rel(path), None, None, "blocks"))
         try:
             result = action()
         except OSError as exc:

@@ -27,7 +27,7 @@ The front doors (``store-harness gate``, the pytest plugin) render a result as J
 XML, Markdown and replay files; the mutation score (:func:`mutation_score`) turns gate
 results on seeded bugs into a bug x catching-scenario table.
 
-This module is a front door in DESIGN.md's sense: it may load the scenario catalog.
+This module is a front door in docs/design.md's sense: it may load the scenario catalog.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from ._contain import run_contained
 from ._errors import UsageError
@@ -69,6 +69,7 @@ __all__ = [
     "GateResult",
     "MutantLike",
     "MutantVerdict",
+    "NotExplored",
     "PromiseProfile",
     "Shard",
     "default_profile",
@@ -76,6 +77,7 @@ __all__ = [
     "markdown_summary",
     "mutation_score",
     "mutation_score_json",
+    "not_explored_lines",
     "plan_checks",
     "plan_gate",
     "plan_run",
@@ -236,6 +238,20 @@ class Configuration:
 
 
 @dataclass(frozen=True)
+class NotExplored(Configuration):
+    """A configuration of the plan that does not run, and why (for the reports: what a
+    gate leaves out must be said, or a store that takes nothing passes everything)."""
+
+    reason: str = field(default="", compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**super().to_json(), "reason": self.reason}
+
+
+_Config = TypeVar("_Config", bound=Configuration)
+
+
+@dataclass(frozen=True)
 class Shard:
     """Part ``index`` (1-based, as CI matrices count) of ``count``."""
 
@@ -253,7 +269,7 @@ class Shard:
             raise UsageError(f"shard {text!r} is not i/n (e.g. 2/4)")
         return cls(int(match.group(1)), int(match.group(2)))
 
-    def select(self, configurations: Sequence[Configuration]) -> list[Configuration]:
+    def select(self, configurations: Sequence[_Config]) -> list[_Config]:
         # Round robin rather than contiguous blocks: neighbours in the catalog are often
         # variants of one heavy scenario, so striding spreads the cost over the shards.
         return [c for i, c in enumerate(configurations) if i % self.count == self.index - 1]
@@ -282,6 +298,28 @@ def _claimed_faults(scenario: Scenario, promises: PromiseProfile) -> tuple[str, 
     return tuple(f for f in scenario.faults if f not in promises.skip_faults)
 
 
+def _unexplored_reason(
+    scenario: Scenario, layout: str, backend: str, target: StoreTarget, promises: PromiseProfile
+) -> str | None:
+    """Why a scenario's configuration does not run; ``None`` when it does."""
+    faults = _claimed_faults(scenario, promises)
+    if layout not in GATE_LAYOUTS:
+        return f"the gate cannot crash the {layout} layout (it does its own I/O)"
+    if backend == KILL_BACKEND:
+        if "crash" in faults:
+            return None
+        return (
+            "a --store-cmd store is SIGKILLed for real, which reproduces the crash fault "
+            f"only; this scenario has none (its faults: {', '.join(scenario.faults)})"
+        )
+    unsupported = target.unsupported(layout)
+    if unsupported is not None:
+        return unsupported
+    if not faults:
+        return f"promises {promises.name} claim none of its faults ({', '.join(scenario.faults)})"
+    return None
+
+
 def plan_gate(
     scenarios: Sequence[Scenario],
     *,
@@ -290,28 +328,28 @@ def plan_gate(
     backends: Sequence[str] = ("real",),
     promises: PromiseProfile,
     full: bool = False,
-) -> tuple[list[Configuration], list[Configuration]]:
-    """Every configuration of a gate run in catalog order: (claimed, not claimed).
+) -> tuple[list[Configuration], list[NotExplored]]:
+    """Every configuration of a gate run in catalog order: (to run, not explored).
 
-    Not claimed: the store's promises leave none of the scenario's faults to explore (on
-    the ``kill`` backend: no ``crash`` fault, the only one a real kill reproduces).
+    Not explored, each with its reason: the store's promises leave none of the
+    scenario's faults to explore (on the ``kill`` backend: no ``crash`` fault, the only
+    one a real kill reproduces), or the store cannot take the layout (``auto`` without
+    ``migrate``, a layout its :class:`StoreTarget` leaves out). Layouts left out with
+    ``layouts`` are the caller's choice and are not listed.
     """
     claimed: list[Configuration] = []
-    unclaimed: list[Configuration] = []
+    unclaimed: list[NotExplored] = []
     for scenario in scenarios:
-        faults = _claimed_faults(scenario, promises)
         for layout in dict.fromkeys(lay for _v, lay in scenario.configurations()):
             if layouts is not None and layout not in layouts:
                 continue
-            if layout not in GATE_LAYOUTS:
-                continue
             for group in _variant_groups(scenario, layout, full):
                 for backend in backends:
-                    if backend != KILL_BACKEND and not target.supports(layout):
-                        continue
-                    runnable = "crash" in faults if backend == KILL_BACKEND else bool(faults)
-                    config = Configuration(scenario.name, group, layout, backend)
-                    (claimed if runnable else unclaimed).append(config)
+                    why = _unexplored_reason(scenario, layout, backend, target, promises)
+                    if why is None:
+                        claimed.append(Configuration(scenario.name, group, layout, backend))
+                    else:
+                        unclaimed.append(NotExplored(scenario.name, group, layout, backend, why))
     return claimed, unclaimed
 
 
@@ -322,27 +360,34 @@ def plan_checks(
     layouts: Sequence[str] | None = None,
     options: CheckOptions | None = None,
     in_process: bool = True,
-) -> tuple[list[Configuration], list[Configuration]]:
+) -> tuple[list[Configuration], list[NotExplored]]:
     """The configurations of the gate's own checks: (to run, cannot run).
 
     Each check runs once per layout the store supports, on real temp folders. A store
-    that lives in another process (``--store-cmd``) cannot be driven by either: those
-    configurations are returned as cannot-run; a check switched off is left out.
+    that lives in another process (``--store-cmd``) cannot be driven by either, and a
+    store cannot take a layout it does not support: those configurations are returned
+    as cannot-run, with the reason; a check switched off is left out.
     """
     opts = options or CheckOptions()
     run: list[Configuration] = []
-    cannot: list[Configuration] = []
+    cannot: list[NotExplored] = []
     for check in CHECKS:
         if check not in checks or not opts.enabled(check):
             continue
         for layout in CHECK_LAYOUTS[check]:
             if layouts is not None and layout not in layouts:
                 continue
-            config = Configuration(check, (CHECK_VARIANT[check],), layout, CHECK_BACKEND)
-            if not in_process:
-                cannot.append(config)
-            elif target.supports(layout):
-                run.append(config)
+            fields = (check, (CHECK_VARIANT[check],), layout, CHECK_BACKEND)
+            why = (
+                f"the {check} check drives the store in process; a --store-cmd store runs "
+                "in its own"
+                if not in_process
+                else target.unsupported(layout)
+            )
+            if why is None:
+                run.append(Configuration(*fields))
+            else:
+                cannot.append(NotExplored(*fields, reason=why))
     return run, cannot
 
 
@@ -356,9 +401,10 @@ def plan_run(
     full: bool = False,
     checks: CheckOptions | None = None,
     in_process: bool = True,
-) -> tuple[list[Configuration], list[Configuration]]:
+) -> tuple[list[Configuration], list[NotExplored]]:
     """The whole plan of a gate run over ``names`` (scenario names or globs, check names,
-    ``all``): (claimed, not claimed), scenarios in catalog order, then the checks."""
+    ``all``): (to run, not explored -- each with its reason), scenarios in catalog
+    order, then the checks."""
     claimed, unclaimed = plan_gate(
         select_scenarios(names),
         target=target,
@@ -773,8 +819,9 @@ class GateResult:
     promises: PromiseProfile
     shard: Shard
     cases: tuple[CaseResult, ...]
-    #: configurations the store's promises leave out (nothing to explore)
-    unclaimed: tuple[Configuration, ...] = ()
+    #: configurations that do not run, each with its reason: the store's promises leave
+    #: nothing to explore, or the store (or the backend) cannot take them
+    unclaimed: tuple[NotExplored, ...] = ()
     allow_partial: bool = False
     budget: float | None = None
     seconds: float = 0.0
@@ -913,6 +960,7 @@ def run_gate(
     progress: Callable[[int, int, Configuration], None] | None = None,
     store_cmd: str | None = None,
     checks: CheckOptions | None = None,
+    check_store: bool = False,
 ) -> GateResult:
     """Run every claimed configuration of ``scenarios`` (names or globs; ``machine`` and
     ``concurrency`` name the gate's own checks, ``all`` is everything) against ``store``.
@@ -926,6 +974,11 @@ def run_gate(
     (``docs/adapter-protocol.md``), SIGKILLed for real at each operation its child
     announces; only scenarios with a ``crash`` fault can run that way, the others are
     reported as not claimed.
+
+    ``check_store``: before anything runs, the pre-flight of :mod:`harness._preflight`
+    (profile, signatures, one open and close in a temp root) raises :class:`UsageError`
+    for a store the harness cannot drive at all; without it such a store fails every
+    configuration, each as a store regression (the front doors turn it on).
     """
     if store_cmd is not None:
         target = _command_target(store_cmd)
@@ -952,6 +1005,11 @@ def run_gate(
         in_process=store_cmd is None,
     )
     mine = part.select(claimed)
+    if check_store and store_cmd is None:
+        from ._preflight import preflight
+
+        opened = [c.layout for c in (mine or claimed)[:1]]
+        preflight(target, profile=chosen_profile, layouts=opened, timeout_s=opts.run_timeout)
     started = clock()
     cases: list[CaseResult] = []
     for done, config in enumerate(mine):
@@ -1008,8 +1066,8 @@ def junit_xml(result: GateResult) -> bytes:
     suites: dict[str, list[tuple[Configuration, CaseResult | None]]] = {}
     for ran in result.cases:
         suites.setdefault(ran.configuration.scenario, []).append((ran.configuration, ran))
-    for config in result.unclaimed:
-        suites.setdefault(config.scenario, []).append((config, None))
+    for left_out in result.unclaimed:
+        suites.setdefault(left_out.scenario, []).append((left_out, None))
     for scenario, members in suites.items():
         cases = [c for _cfg, c in members if c is not None]
         suite = ET.SubElement(
@@ -1031,11 +1089,8 @@ def junit_xml(result: GateResult) -> bytes:
                 time=f"{case.seconds:.3f}" if case else "0.000",
             )
             if case is None:
-                ET.SubElement(
-                    element,
-                    "skipped",
-                    message=f"not claimed by promise profile {result.promises.name}",
-                )
+                reason = config.reason if isinstance(config, NotExplored) else ""
+                ET.SubElement(element, "skipped", message=f"not explored: {reason}")
             elif case.status == "skipped":
                 ET.SubElement(element, "skipped", message=case.reason)
             elif case.status == "failed":
@@ -1069,7 +1124,7 @@ def markdown_summary(result: GateResult, *, max_rows: int = 50) -> str:
         f"seed {result.options.seed} · max points {result.options.max_points or 'all'}"
         + _checks_text(result),
         "",
-        "| configurations | passed | failed | skipped (budget) | not claimed | runs | time |",
+        "| configurations | passed | failed | skipped (budget) | not explored | runs | time |",
         "|---:|---:|---:|---:|---:|---:|---:|",
         f"| {len(result.cases)} | {len(result.cases) - len(result.failed) - len(result.skipped)}"
         f" | {len(result.failed)} | {len(result.skipped)} | {len(result.unclaimed)}"
@@ -1098,9 +1153,9 @@ def markdown_summary(result: GateResult, *, max_rows: int = 50) -> str:
         kinds = sorted({k for c in result.failed for k in c.kinds})
         lines += ["", "What the kinds mean:", ""]
         lines += [
-            f"- `{k}` ({VIOLATION_KINDS[k][0]}): {VIOLATION_KINDS[k][1]}"
+            f"- `{k}` ({severity}): {meaning}"
             for k in kinds
-            if k in VIOLATION_KINDS
+            for severity, meaning in [VIOLATION_KINDS.get(k, ("?", "not a registered kind"))]
         ]
         lines += ["", "Re-run one failure: `store-harness replay <replay file>`."]
         lines += _machine_failures(result.failed)
@@ -1120,13 +1175,25 @@ def markdown_summary(result: GateResult, *, max_rows: int = 50) -> str:
         if len(result.skipped) > max_rows:
             lines.append(f"- … and {len(result.skipped) - max_rows} more")
     if result.unclaimed:
-        names = sorted({c.scenario for c in result.unclaimed})
         lines += [
             "",
-            f"Not explored (promises `{result.promises.name}` claim none of their faults, "
-            f"or the backend cannot inject them): {', '.join(names)}",
+            f"### Not explored (promises `{result.promises.name}`, store `{_md(result.target)}`)",
+            "",
         ]
+        lines += [f"- {_md(line)}" for line in not_explored_lines(result.unclaimed)]
     return "\n".join(lines) + "\n"
+
+
+def not_explored_lines(unclaimed: Iterable[NotExplored]) -> list[str]:
+    """One line per scenario (or check) and reason: ``name (layouts): reason``, in plan
+    order; what the terminal, the Markdown summary and the plugin's header say."""
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for config in unclaimed:
+        where = config.layout if config.backend == "real" else f"{config.layout}/{config.backend}"
+        places = grouped.setdefault((config.scenario, config.reason), [])
+        if where not in places:
+            places.append(where)
+    return [f"{name} ({', '.join(places)}): {why}" for (name, why), places in grouped.items()]
 
 
 def _checks_text(result: GateResult) -> str:

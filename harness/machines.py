@@ -11,11 +11,11 @@ How to use it on your own store (docs/machines.md has the long version)::
 THE MODEL (one place; every rule and the invariant rely on exactly this):
 
 * The model is the map a fresh load must return, exact keys included (case variants
-  are separate keys until a call resolves them). It is written from SPEC.md, not from
+  are separate keys until a call resolves them). It is written from docs/spec.md, not from
   the reference store: ``save`` replaces the map, ``update`` sets and deletes keys,
   ``update_entry`` / ``update_last_route`` resolve a key (normalized, else trimmed, else
   the newest case variant -- *any* of a tie), store the result under the normalized key
-  and drop the variants. Where SPEC allows several results the model keeps all of them,
+  and drop the variants. Where the spec allows several results the model keeps all of them,
   and the next observation picks the one the store chose.
 * Outcomes are Jepsen's: a call that returned is ``ok`` and must be visible entirely; one
   that raised a reported error (``reported_errors``) is ``failed``; one cut by a
@@ -27,7 +27,7 @@ THE MODEL (one place; every rule and the invariant rely on exactly this):
   store object with a cache of its own, ``load(skip_cache=True)``) and requires one of
   the states the model allows; the model then becomes exactly what was found.
 * Several simulated processes (``processes``) each own a store object, a cache and a
-  seam. A process's cache may legitimately be stale (SPEC: TTL cache, invalidated by the
+  seam. A process's cache may legitimately be stale (docs/spec.md: TTL cache, invalidated by the
   process's own writes), so a *cached* read of process P may return any state the store
   held since P's last own write; a call that must read fresh (``update_entry``; in
   hardened also ``update_last_route``) may not, and its result is compared with the
@@ -77,9 +77,9 @@ from reference_store import (
 from reference_store._runtime import SIMULATED_PID, Runtime
 from reference_store.fs import FileSystem, FileSystemWrapper, OsFileSystem
 
-from ._oracle import History, classify
+from ._oracle import History, check_kind, classify
 from ._roots import is_inside_root, make_root, remove_root
-from ._workload import canonical, normalize
+from ._workload import canonical, normalize, resolve_candidates, set_in_place
 from .faultfs import FaultFileSystem, FaultPlan, SimulatedCrash
 from .strategies import (
     case_variant,
@@ -138,7 +138,7 @@ RULES = frozenset(
 
 
 class StoreLike(Protocol):
-    """The API of SPEC.md that the machines drive (``close`` is optional)."""
+    """The API of docs/spec.md that the machines drive (``close`` is optional)."""
 
     def load(self, skip_cache: bool = False) -> StoreMap: ...
 
@@ -168,7 +168,7 @@ class MachineFailureError(AssertionError):
 
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
-        self.kind = kind
+        self.kind = check_kind(kind)
 
 
 # --- values the model cannot know exactly -------------------------------------------------
@@ -235,17 +235,8 @@ def _updated_at(entry: Any) -> int:
 
 
 def resolve(state: Mapping[str, Any], key: str) -> list[str]:
-    """Stored keys a call on ``key`` may mean (SPEC key resolution; all of a tie)."""
-    normalized, trimmed = normalize(key), key.strip()
-    if normalized in state:
-        return [normalized]
-    if trimmed in state:
-        return [trimmed]
-    variants = [k for k in state if normalize(k) == normalized]
-    if not variants:
-        return []
-    best = max(_updated_at(state[k]) for k in variants)
-    return [k for k in variants if _updated_at(state[k]) == best]
+    """Stored keys a call on ``key`` may mean (docs/spec.md key resolution; all of a tie)."""
+    return resolve_candidates(state, key)
 
 
 def _store_resolved(state: Mapping[str, Any], key: str, entry: Any) -> StoreMap:
@@ -256,9 +247,11 @@ def _store_resolved(state: Mapping[str, Any], key: str, entry: Any) -> StoreMap:
 
 
 def model_update_entry(
-    state: Mapping[str, Any], key: str, patch: Mapping[str, Any] | None
+    state: Mapping[str, Any], key: str, patch: Mapping[str, Any] | None, now: IntRange
 ) -> list[tuple[StoreMap, Any]]:
-    """(state after, value returned) for each result SPEC allows."""
+    """(state after, value returned) for each result the spec allows: the patch merged
+    shallowly, ``updatedAt`` stamped to ``max(old, patch, now)`` and a missing
+    ``sessionId`` kept or minted (upstream's mergeSessionEntry)."""
     found = resolve(state, key)
     if not found:
         return [(dict(state), None)]
@@ -269,6 +262,13 @@ def model_update_entry(
             results.append((dict(state), copy.deepcopy(entry)))
             continue
         merged = {**entry, **copy.deepcopy(dict(patch))}
+        base = max(_updated_at(entry), _updated_at(patch))
+        lo = max(base, now.lo)
+        hi = None if now.hi is None else max(base, now.hi)
+        merged["updatedAt"] = lo if hi == lo else IntRange(lo, hi)
+        if merged.get("sessionId") is None:
+            kept = entry.get("sessionId") if isinstance(entry, dict) else None
+            merged["sessionId"] = AnyString() if kept is None else kept
         results.append((_store_resolved(state, key, merged), merged))
     return results
 
@@ -513,7 +513,7 @@ class SessionStoreMachine(RuleBasedStateMachine):
     keeps_corrupt_files: ClassVar[bool] = False
     #: ``updatedAt`` of a route comes from ``ctx.runtime`` (else: any value >= the old one).
     exact_clock: ClassVar[bool] = True
-    #: ``update_last_route`` reads the entry fresh (SPEC hardened); the seed reads through
+    #: ``update_last_route`` reads the entry fresh (hardened, docs/spec.md); the seed reads through
     #: the cache, which the machine reports as a stale read.
     fresh_route_read: ClassVar[bool] = True
     #: Exceptions that mean "the call failed and said so" (anything else is a bug).
@@ -836,24 +836,48 @@ class SessionStoreMachine(RuleBasedStateMachine):
             else st.just([]),
             label="deletes",
         )
-        if not sets and not deletes:
+        # Entries changed in place, top level and nested, as callers do: a store that
+        # diffs objects shared with the mutator's map never sees these changes.
+        in_place = {
+            key: {
+                "inPlace": data.draw(st.integers(0, 10**6), label="in-place value"),
+                "deliveryContext.to": data.draw(st.text(max_size=5), label="nested value"),
+            }
+            for key in data.draw(
+                st.lists(st.sampled_from(sorted(self.state)), max_size=2, unique=True)
+                if self.state
+                else st.just([]),
+                label="changed in place",
+            )
+        }
+        if not sets and not deletes and not in_place:
             sets = {self._key(data): self._entry(data)}
+        touched = len(sets) + len(deletes) + len(in_place)
 
         def mutator(current: StoreMap) -> int:
+            for key, changes in in_place.items():
+                if key in current:
+                    set_in_place(current[key], changes)
             current.update(copy.deepcopy(sets))
             for key in deletes:
                 current.pop(key, None)
-            return len(sets) + len(deletes)
+            return touched
 
         def model(state: StoreMap, _now: IntRange) -> list[tuple[StoreMap, Any]]:
-            new = {**state, **copy.deepcopy(sets)}
+            new = dict(state)
+            for key, changes in in_place.items():
+                if key in new:
+                    new[key] = copy.deepcopy(new[key])
+                    set_in_place(new[key], changes)
+            new.update(copy.deepcopy(sets))
             for key in deletes:
                 new.pop(key, None)
-            return [(new, len(sets) + len(deletes))]
+            return [(new, touched)]
 
+        changed = f", in place {sorted(in_place)}" if in_place else ""
         self._mutate(
             proc,
-            f"update(set {sorted(sets)}, delete {deletes})",
+            f"update(set {sorted(sets)}, delete {deletes}{changed})",
             lambda s: s.update(mutator),
             model,
         )
@@ -869,9 +893,9 @@ class SessionStoreMachine(RuleBasedStateMachine):
             proc,
             call,
             lambda s: s.update_entry(key, lambda _e: copy.deepcopy(patch)),
-            lambda state, _now: model_update_entry(state, key, patch),
+            lambda state, now: model_update_entry(state, key, patch, now),
             check_result=self._pick_result(
-                proc, call, lambda state: model_update_entry(state, key, patch)
+                proc, call, lambda state: model_update_entry(state, key, patch, IntRange(0, None))
             ),
         )
 
@@ -1040,7 +1064,12 @@ class SessionStoreMachine(RuleBasedStateMachine):
     def arm_crash(self, data: st.DataObject) -> None:
         """The next call of one process dies before its k-th I/O operation."""
         proc = self._proc(data)
-        at = data.draw(st.integers(1, self.crash_ops), label="crash before operation")
+        # Half the draws fall within a short call's operations (a single-key write
+        # is about a dozen): a point past the end of the call crashes nothing.
+        at = data.draw(
+            st.one_of(st.integers(1, 12), st.integers(1, self.crash_ops)),
+            label="crash before operation",
+        )
         torn = data.draw(st.one_of(st.none(), st.integers(1, 64)), label="torn bytes")
         proc.armed = FaultPlan(crash_at=at, torn_bytes=torn)
         self.log.append(f"P{proc.index} arm crash: {proc.armed.describe()} of its next call")
@@ -1307,7 +1336,7 @@ def reference_machine(
 ) -> type[ReferenceStoreMachine]:
     """A machine class for one layout x profile x backend of ``reference_store``.
 
-    Promises follow SPEC.md: the seed directory layout is atomic per entry only, and
+    Promises follow docs/spec.md: the seed directory layout is atomic per entry only, and
     may fail valid calls (keys too long for a file name); hardened is atomic per call
     and keeps corrupt files. ``overrides`` set any class attribute (``only_rules``,
     ``processes``, ``atomicity``, ...).

@@ -4,7 +4,7 @@ A check that never failed proves nothing. A :class:`Mutant` is the ``hardened`` 
 store with one realistic bug, built in one of three ways, from least to most invasive:
 
 * **a profile flag** flipped back to the seed's behaviour (``profile_changes``), when the
-  bug is one of SPEC's hazards;
+  bug is one of the seed's hazards (docs/spec.md);
 * **a seam wrapper** (``seam``), when the bug is in *how* the store does its I/O (writing
   in place instead of tmp + rename, never fsyncing a folder): the wrapper sits between
   the store and the fault filesystem, so every operation it issues is still a crash point;

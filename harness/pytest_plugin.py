@@ -124,6 +124,8 @@ class _Plan:
     seed: int
     max_points: int
     full: bool
+    #: what does not run, and why (``harness.gate.not_explored_lines``)
+    not_explored: tuple[str, ...] = ()
 
 
 _PLAN = pytest.StashKey["_Plan | None"]()
@@ -139,10 +141,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _make_plan(config: pytest.Config, ref: str) -> _Plan:
     from ._errors import HarnessError
+    from ._preflight import preflight
     from ._target import resolve_target
     from .gate import (
         DEFAULT_MAX_POINTS,
         default_profile,
+        not_explored_lines,
         plan_run,
         promise_profile,
     )
@@ -151,15 +155,20 @@ def _make_plan(config: pytest.Config, ref: str) -> _Plan:
     max_points = config.getoption("--store-max-points")
     try:
         target = resolve_target(ref)
+        profile = config.getoption("--store-profile") or default_profile(target)
         promises = promise_profile(str(config.getoption("--store-promises")))
         full = bool(config.getoption("--store-full"))
-        claimed, _unclaimed = plan_run(
+        claimed, unclaimed = plan_run(
             config.getoption("--store-scenario") or ["all"],
             target=target,
             backends=("fake", "real") if backend == "both" else (backend,),
             promises=promises,
             full=full,
         )
+        # The gate's pre-flight: a store the harness cannot drive is a usage error, not
+        # one failing item per configuration. xdist workers leave it to the controller.
+        if not hasattr(config, "workerinput"):
+            preflight(target, profile=profile, layouts=[c.layout for c in claimed[:1]])
     except HarnessError as exc:
         raise pytest.UsageError(f"--store-impl: {exc}") from None
     replays = config.getoption("--store-replays")
@@ -172,13 +181,14 @@ def _make_plan(config: pytest.Config, ref: str) -> _Plan:
         )
     return _Plan(
         target=target,
-        profile=config.getoption("--store-profile") or default_profile(target),
+        profile=profile,
         promises=promises,
         configurations=tuple(claimed),
         replays=str(replays),
         seed=int(config.getoption("--store-seed")),
         max_points=DEFAULT_MAX_POINTS if max_points is None else int(max_points),
         full=full,
+        not_explored=tuple(not_explored_lines(unclaimed)),
     )
 
 
@@ -189,7 +199,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [
         f"store-harness: {plan.target.name}, profile {plan.profile}, promises "
         f"{plan.promises.name}, {len(plan.configurations)} configurations, "
-        f"max points {plan.max_points or 'all'}, replays in {plan.replays}"
+        f"max points {plan.max_points or 'all'}, replays in {plan.replays}",
+        *(f"store-harness: not explored: {line}" for line in plan.not_explored),
     ]
 
 

@@ -368,9 +368,15 @@ def _request(step: Step) -> tuple[str, dict[str, Any]]:
     if isinstance(step, Save):
         return "save", {"mapping": dict(step.mapping)}
     if isinstance(step, Update):
-        return "update", {"set": dict(step.set), "delete": list(step.delete)}
+        args: dict[str, Any] = {"set": dict(step.set), "delete": list(step.delete)}
+        if step.in_place:
+            args["in_place"] = {k: dict(v) for k, v in step.in_place.items()}
+        return "update", args
     if isinstance(step, UpdateEntry):
-        return "update_entry", {"key": step.key, "patch": dict(step.patch)}
+        args = {"key": step.key, "patch": dict(step.patch)}
+        if step.in_place:
+            args["in_place"] = dict(step.in_place)
+        return "update_entry", args
     if isinstance(step, Load):
         return "load", {"skip_cache": not step.cached}
     if isinstance(step, ReadUpdatedAt):

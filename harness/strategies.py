@@ -1,7 +1,7 @@
 """Hypothesis strategies for session stores: keys, entries, patches, routes, whole stores.
 
 Public and reusable: a test suite of another store implementation may import these as
-they are. Every strategy produces data that SPEC.md calls valid (an entry always has a
+they are. Every strategy produces data that docs/spec.md calls valid (an entry always has a
 string ``sessionId`` and an integer ``updatedAt``; a key is never blank), so a store that
 rejects one of them has a bug, not the data. Hostile keys are valid too: they are what a
 store must file safely, not what it may refuse.
@@ -12,7 +12,7 @@ store must file safely, not what it may refuse.
   unicode whose lower case is another letter or that has two normal forms, and keys far
   longer than a file name may be; ``NAME_HAZARDS`` names one key per hazard.
 * :func:`case_variants` -- what an older gateway wrote beside the lower-case key.
-* :func:`entries` -- an entry shaped like SPEC.md's, of a chosen size (``ENTRY_SIZES``).
+* :func:`entries` -- an entry shaped like docs/spec.md's, of a chosen size (``ENTRY_SIZES``).
 * :func:`stores` -- whole maps, optionally with case-variant duplicates.
 """
 
@@ -56,7 +56,7 @@ AGENTS = ("main", "ops", "support")
 CHANNELS = ("telegram", "slack", "discord", "whatsapp", "signal", "webchat")
 CHAT_KINDS = ("direct", "dm", "group", "channel")
 
-#: Target sizes in bytes of an entry's pretty JSON (SPEC.md: ~1 KB routing-only entries,
+#: Target sizes in bytes of an entry's pretty JSON (docs/spec.md: ~1 KB routing-only entries,
 #: 25-150 KB heavy ones). ``tiny`` is the required fields plus a few routing ones, for
 #: machines that need many steps per second more than realistic bytes.
 ENTRY_SIZES: dict[str, int] = {"tiny": 0, "1k": 1024, "25k": 25 * 1024, "150k": 150 * 1024}
@@ -276,7 +276,7 @@ def entries(
     session_ids: SearchStrategy[str] | None = None,
     updated_at: SearchStrategy[int] | None = None,
 ) -> SearchStrategy[dict[str, Any]]:
-    """An entry with SPEC.md's fields, padded to about ``ENTRY_SIZES[size]`` bytes.
+    """An entry with docs/spec.md's fields, padded to about ``ENTRY_SIZES[size]`` bytes.
 
     Always: ``sessionId`` (string) and ``updatedAt`` (integer ms). Then routing fields
     (``lastChannel``, ``lastTo``, ``lastAccountId``, ``lastThreadId``,
@@ -398,7 +398,7 @@ def stores(
     case_duplicates: bool = False,
 ) -> SearchStrategy[dict[str, Any]]:
     """A whole store: key -> entry. With ``case_duplicates`` some keys get case variants
-    beside them, some with the very same ``updatedAt`` (the ties SPEC.md talks about)."""
+    beside them, some with the very same ``updatedAt`` (the ties docs/spec.md talks about)."""
     key_strategy = keys if keys is not None else session_keys()
     base = st.dictionaries(key_strategy, entries(size), min_size=min_entries, max_size=max_entries)
     if not case_duplicates:

@@ -14,6 +14,7 @@ from ._errors import (
     InvalidKeyError,
     LockTimeoutError,
     StoreError,
+    StorePathError,
     UnsupportedLayoutError,
 )
 from ._keys import keyed_file_name, normalize_key, sanitize_key, unsanitize_key
@@ -49,6 +50,7 @@ __all__ = [
     "SessionStore",
     "SqliteStore",
     "StoreError",
+    "StorePathError",
     "UnsupportedLayoutError",
     "crash_leftovers",
     "dedupe_case_variants",

@@ -69,8 +69,17 @@ def remove_file(fs: FileSystem, path: str, profile: Profile) -> None:
 
 
 def quarantine(fs: FileSystem, path: str, profile: Profile, runtime: Runtime) -> str:
-    """Move a corrupt file aside as ``<path>.corrupt.<ms>`` (never delete it)."""
-    target = f"{path}.corrupt.{runtime.now_ms()}"
+    """Move a corrupt file aside as ``<path>.corrupt.<ms>`` (never delete it).
+
+    The first free name from now on: a restart's clock can repeat the value of an
+    earlier quarantine of the same path (a deterministic clock always does), and a
+    rename over that name would delete the copy moved aside then.
+    """
+    ms = runtime.now_ms()
+    target = f"{path}.corrupt.{ms}"
+    while fs.exists(target):
+        ms += 1
+        target = f"{path}.corrupt.{ms}"
     fs.replace(path, target)
     if profile.fsync:
         fs.fsync_dir(os.path.dirname(path))

@@ -24,11 +24,23 @@ from ._profile import Profile
 from ._runtime import Runtime
 from .fs import FileSystem
 
-__all__ = ["Problem", "SessionStore"]
+__all__ = ["Problem", "SessionStore", "Unwritten"]
 
 T = TypeVar("T")
 Entry = dict[str, Any]
 StoreMap = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Unwritten:
+    """What a per-key change returns when nothing may be written: the call's result.
+
+    Upstream returns from ``updateSessionStoreEntry`` before saving when the key is
+    missing or the patch is null, so nothing reaches the disk -- not even a change the
+    patch function made to its argument (HAZARD keep_in_place_patch).
+    """
+
+    result: Any
 
 
 @dataclass(frozen=True)
@@ -39,8 +51,16 @@ class Problem:
     reason: str
 
 
+def _timestamp(entry: Any) -> int | float:
+    """``entry.updatedAt ?? 0`` as upstream's stamp compares it: a number, else 0."""
+    value = entry.get("updatedAt") if isinstance(entry, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0
+    return value
+
+
 class SessionStore(ABC):
-    """A session store over one ``store_path``; see SPEC.md for every promise."""
+    """A session store over one ``store_path``; see docs/spec.md for every promise."""
 
     layout: str = "abstract"
 
@@ -92,25 +112,49 @@ class SessionStore(ABC):
         self._check_key(key)
         normalized = normalize_key(key)
 
-        def change(view: StoreMap) -> Entry | None:
+        def change(view: StoreMap) -> Entry | Unwritten:
             found, variants = resolve_key(
                 view, key, deterministic=self.profile.deterministic_tiebreak
             )
             if found is None:
-                return None
+                return Unwritten(None)
             entry = view[found]
-            patch = patch_fn(dict(entry) if isinstance(entry, dict) else entry)
+            # The argument is a shallow copy, so its nested objects are the view's own:
+            # what patch_fn changes in place is seen only by comparing encodings.
+            before = encode_entry(entry) if self.profile.keep_in_place_patch else None
+            argument = dict(entry) if isinstance(entry, dict) else entry
+            patch = patch_fn(argument)
             if patch is None:
-                return dict(entry) if isinstance(entry, dict) else entry
+                if before is None or encode_entry(argument) == before:
+                    # HAZARD(keep_in_place_patch): upstream returns the entry unsaved
+                    # when the patch is null, so changes made to it in place are lost.
+                    copied = dict(argument) if isinstance(argument, dict) else argument
+                    return Unwritten(copied)
+                patch = {}
             if self.profile.validate_input and not isinstance(patch, dict):
                 raise InvalidEntryError(
                     f"patch for {key!r} must be a dict or None, got {type(patch).__name__}"
                 )
-            merged = {**entry, **patch}
+            # Upstream merges into the very object its patch function got, so a field the
+            # function set in place survives beside the returned patch (mergeSessionEntry).
+            merged = {**argument, **patch}
+            if self.profile.validate_input:
+                # The caller's change is judged before the store's own stamp below, which
+                # would otherwise hide a bad updatedAt or sessionId the patch set.
+                validate_entry(normalized, merged)
+            # It also stamps the entry: updatedAt never goes back and is at least now, and
+            # a missing sessionId is kept from the entry or minted (both keep their place).
+            merged["updatedAt"] = max(
+                _timestamp(entry), _timestamp(patch), self.runtime.now_ms()
+            )
+            if merged.get("sessionId") is None:
+                kept = entry.get("sessionId") if isinstance(entry, dict) else None
+                merged["sessionId"] = kept if kept is not None else self.runtime.new_token()
             self._store_resolved(view, normalized, [found, *variants], merged)
             return dict(merged)
 
-        return self._change_key(key, change, fresh=True)
+        result: Entry | None = self._change_key(key, change, fresh=True)
+        return result
 
     def update_last_route(
         self,
@@ -155,7 +199,8 @@ class SessionStore(ABC):
 
         # HAZARD(fresh_route_read): the seed reads the route's entry through the cache, so
         # a write based on a stale copy can undo another process's change.
-        return self._change_key(key, change, fresh=self.profile.fresh_route_read)
+        routed: Entry = self._change_key(key, change, fresh=self.profile.fresh_route_read)
+        return routed
 
     def close(self) -> None:
         """Release resources (only the SQLite layout holds any)."""
@@ -167,8 +212,10 @@ class SessionStore(ABC):
         """Under the lock: load fresh, run ``mutator`` on the map, persist the result."""
 
     @abstractmethod
-    def _change_key(self, key: str, change: Callable[[StoreMap], T], *, fresh: bool) -> T:
-        """Under the lock: run ``change`` on a view holding every variant of ``key``."""
+    def _change_key(self, key: str, change: Callable[[StoreMap], Any], *, fresh: bool) -> Any:
+        """Under the lock: run ``change`` on a view holding every variant of ``key``, then
+        persist the view -- unless ``change`` returned :class:`Unwritten`, whose result
+        is then returned with nothing written."""
 
     # --- shared helpers --------------------------------------------------------------------
     def _check_key(self, key: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -19,14 +20,32 @@ __all__ = ["DEFAULT_TTL_MS", "PROCESS_CACHE", "SessionCache", "cache_ttl_ms"]
 DEFAULT_TTL_MS = 45_000
 
 
+#: What JavaScript's ``String.prototype.trim`` removes (Python's ``str.strip`` differs:
+#: it also strips U+001C..U+001F and U+0085, and keeps U+FEFF).
+_JS_TRIMMED = (
+    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+    "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+_STRICT_INTEGER = re.compile(r"[+-]?[0-9]+")
+_MAX_SAFE_INTEGER = 2**53 - 1
+
+
 def cache_ttl_ms() -> int:
+    """The TTL upstream reads from ``OPENCLAW_SESSION_CACHE_TTL_MS``: a plain base-10
+    integer (sign allowed, blanks around it trimmed) that is >= 0 and exact as a double;
+    anything else -- ``-5``, ``1_000``, ``1.5``, ``1e3`` -- means the default, so a typo
+    never turns the cache off (``int()`` would read ``-5`` as "off" and ``1_000`` as 1000).
+    """
     raw = os.environ.get("OPENCLAW_SESSION_CACHE_TTL_MS")
-    if raw is None:
+    if not raw:
         return DEFAULT_TTL_MS
-    try:
-        return max(0, int(raw))
-    except ValueError:
+    text = raw.strip(_JS_TRIMMED)
+    if not _STRICT_INTEGER.fullmatch(text):
         return DEFAULT_TTL_MS
+    value = int(text)
+    if value < 0 or value > _MAX_SAFE_INTEGER:
+        return DEFAULT_TTL_MS
+    return value
 
 
 @dataclass

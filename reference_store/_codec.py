@@ -16,7 +16,14 @@ except ImportError:  # pragma: no cover - orjson is a dependency of the project
     _orjson = None  # type: ignore[assignment]
 from ._keys import check_key_encodable
 
-__all__ = ["KEYED_FORMAT", "decode_json", "encode_json", "validate_entry", "validate_map"]
+__all__ = [
+    "KEYED_FORMAT",
+    "decode_json",
+    "decode_json_lenient",
+    "encode_json",
+    "validate_entry",
+    "validate_map",
+]
 
 #: Marker of a hardened keyed file: ``{"format": KEYED_FORMAT, "entries": {key: entry}}``.
 KEYED_FORMAT = "store-harness.keyed/1"
@@ -157,6 +164,20 @@ def decode_json(data: bytes) -> Any:
             if not _has_float(fast):
                 return fast
     return json.loads(data.decode("utf-8"))
+
+
+def decode_json_lenient(data: bytes) -> Any:
+    """:func:`decode_json` as upstream reads a file (``readFileSync(path, "utf-8")``):
+    bytes that are not UTF-8 become U+FFFD first, so they cost nothing inside a string
+    and make the document unparsable only outside one.
+
+    Python's ``errors="replace"`` substitutes maximal subparts as Node's decoder does,
+    so both give the same number of U+FFFD for every byte sequence.
+    """
+    try:
+        return decode_json(data)
+    except UnicodeDecodeError:
+        return json.loads(data.decode("utf-8", errors="replace"))
 
 
 def validate_entry(key: str, entry: Any) -> None:

@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-import stat as stat_module
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from ._atomic import TMP_SUFFIX, ensure_dir, quarantine, remove_file, write_atomic
-from ._base import Problem, SessionStore, StoreMap
+from ._base import Problem, SessionStore, StoreMap, Unwritten
 from ._cache import cache_ttl_ms
-from ._codec import KEYED_FORMAT, decode_json, encode_json
+from ._codec import KEYED_FORMAT, decode_json, decode_json_lenient, encode_json
 from ._keys import (
     ENTRY_SUFFIX,
+    desanitize_key,
     keyed_file_name,
     normalize_key,
     resolve_key,
@@ -33,7 +33,8 @@ from ._keys import (
 )
 from ._lock import StoreLock
 from ._profile import Profile
-from .fs import FileStat, FileSystem
+from ._recovery import is_settleable
+from ._shapes import kind_of
 
 __all__ = ["JOURNAL_FORMAT", "JOURNAL_NAME", "DirectoryStore", "directory_path"]
 
@@ -57,24 +58,6 @@ def directory_path(store_path: str, profile: Profile) -> str:
     return os.path.join(folder, "sessions.d")
 
 
-def _file_kind(found: FileStat) -> str:
-    mode = found.mode
-    if stat_module.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat_module.S_ISDIR(mode):
-        return "a folder"
-    if stat_module.S_ISFIFO(mode):
-        return "a FIFO"
-    return f"file type {stat_module.S_IFMT(mode):#o}"
-
-
-def _is_regular(fs: FileSystem, path: str) -> bool:
-    try:
-        return fs.stat(path).is_file
-    except FileNotFoundError:
-        return False
-
-
 def _is_own_temp_name(name: str) -> bool:
     """Whether ``name`` is one :func:`write_atomic` makes in this folder:
     ``<entry>.json.<token>.tmp``, or the journal's or migration marker's temp file."""
@@ -86,16 +69,14 @@ def _is_own_temp_name(name: str) -> bool:
     return target.endswith(ENTRY_SUFFIX) or target in (JOURNAL_NAME, MIGRATED_MARKER_NAME)
 
 
-def _same_json(a: Any, b: Any) -> bool:
-    """Whether ``a`` and ``b`` encode to the same JSON, key order included.
+def _hidden(name: str) -> bool:
+    """Whether upstream's folder listing skips ``name`` (a seed scan and full save do).
 
-    ``==`` first: it holds whenever the encodings are equal (short of NaN or a tuple
-    against a list, which cost a redundant write, never a lost one) and takes a
-    microsecond; only when it holds are both encoded, to tell ``1`` from ``True`` and
-    ``1.0`` and one key order from another. Encoding both sides on every call was two
-    pure-Python ``json.dumps(indent=2)`` per update (the C encoder does not indent).
+    HAZARD(keyed_files): a key starting with ``.`` (or the empty key) has a seed file
+    name starting with ``.``, so its entry is written and never read back; hardened
+    names never start with a dot, and hardened still reads such a file when it finds one.
     """
-    return bool(a == b) and encode_json(a) == encode_json(b)
+    return name.startswith(".")
 
 
 class DirectoryStore(SessionStore):
@@ -120,7 +101,9 @@ class DirectoryStore(SessionStore):
 
     def _parse(self, name: str, raw: bytes) -> dict[str, Any]:
         """Entries held by one file; ``ValueError`` when it is not a valid store file."""
-        data = decode_json(raw)
+        # HAZARD(quarantine_corrupt): upstream reads entry files leniently too: bytes that
+        # are not UTF-8 inside a string become U+FFFD, written back by the next save.
+        data = (decode_json if self.profile.quarantine_corrupt else decode_json_lenient)(raw)
         if not isinstance(data, dict):
             raise ValueError(f"top level is {type(data).__name__}, not an object")
         if self.profile.keyed_files and data.get("format") == KEYED_FORMAT:
@@ -128,7 +111,12 @@ class DirectoryStore(SessionStore):
             if not isinstance(entries, dict):
                 raise ValueError("keyed file without an 'entries' object")
             return entries
-        return {unsanitize_key(name[: -len(ENTRY_SUFFIX)]): data}
+        stem = name[: -len(ENTRY_SUFFIX)]
+        if not self.profile.keyed_files:
+            # HAZARD(keyed_files): upstream decodes only upper-case escapes, so a name
+            # holding ``%3a`` loads under a key whose own file has another name.
+            return {desanitize_key(stem): data}
+        return {unsanitize_key(stem): data}
 
     def _encode_file(self, entries: dict[str, Any]) -> bytes:
         if self.profile.keyed_files:
@@ -138,6 +126,11 @@ class DirectoryStore(SessionStore):
 
     def _read_one(self, name: str) -> tuple[dict[str, Any] | None, bool]:
         """(entries or None when missing, corrupt?) for one file."""
+        entries, bad, _raw = self._read_raw(name)
+        return entries, bad
+
+    def _read_raw(self, name: str) -> tuple[dict[str, Any] | None, bool, bytes | None]:
+        """(entries or None when missing, corrupt?, the bytes parsed) for one file."""
         path = self.path_of(name)
         if self.profile.quarantine_corrupt:
             # FIX(quarantine_corrupt): the folder may hold what no store wrote. Reading a
@@ -149,17 +142,17 @@ class DirectoryStore(SessionStore):
             try:
                 found = self.fs.stat(path)
             except FileNotFoundError:
-                return None, False
+                return None, False, None
             if not found.is_file:
-                self._problem(path, f"not a regular file ({_file_kind(found)}), not followed")
-                return None, True
+                self._problem(path, f"not a regular file ({kind_of(found.mode)}), not followed")
+                return None, True, None
         try:
             raw = self.fs.read_file(path)
         except FileNotFoundError:
-            return None, False
+            return None, False, None
         except IsADirectoryError as exc:  # a folder named *.json: not ours, never touched
             self._problem(path, f"unreadable: {exc.strerror or exc}")
-            return None, True
+            return None, True, None
         except OSError as exc:
             if self.profile.quarantine_corrupt:
                 # FIX(quarantine_corrupt): EIO or EACCES says nothing about what the file
@@ -170,13 +163,13 @@ class DirectoryStore(SessionStore):
                 raise
             # HAZARD(quarantine_corrupt): upstream skips the file like a corrupt one.
             self._problem(path, f"unreadable: {exc.strerror or exc}")
-            return None, True
+            return None, True, None
         try:
-            return self._parse(name, raw), False
+            return self._parse(name, raw), False, raw
         except ValueError as exc:
             reason = "empty file" if not raw else f"not a store file: {exc}"
             self._problem(path, reason)
-            return None, True
+            return None, True, None
 
     def _problem(self, path: str, reason: str) -> None:
         # HAZARD(quarantine_corrupt): upstream skips such files without a word (and a later
@@ -184,8 +177,9 @@ class DirectoryStore(SessionStore):
         if self.profile.quarantine_corrupt:
             self.problems.append(Problem(path, reason))
 
-    def _scan(self) -> tuple[Files, set[str], list[str]]:
-        """(valid files, corrupt names, all names) of the whole folder."""
+    def _scan(self, raws: dict[str, bytes] | None = None) -> tuple[Files, set[str], list[str]]:
+        """(valid files, corrupt names, all names) of the whole folder; ``raws``, when
+        given, receives the bytes each valid file held."""
         try:
             names = self.fs.listdir(self.dir)
         except FileNotFoundError:
@@ -195,13 +189,19 @@ class DirectoryStore(SessionStore):
         for name in names:
             if not name.endswith(ENTRY_SUFFIX):
                 continue  # temp files, quarantined files, the journal
-            entries, bad = self._read_one(name)
+            if not self.profile.keyed_files and _hidden(name):
+                continue
+            entries, bad, raw = self._read_raw(name)
             if bad:
                 corrupt.add(name)
             elif entries is not None:
                 files[name] = entries
+                if raws is not None and raw is not None:
+                    raws[name] = raw
         if self.profile.journal and JOURNAL_NAME in names:
             self._overlay_journal(files)
+            if raws is not None:
+                raws.clear()  # the journal's effects are not on disk: compare nothing
         return files, corrupt, names
 
     @staticmethod
@@ -241,19 +241,20 @@ class DirectoryStore(SessionStore):
     def _change_all(self, mutator: Callable[[StoreMap], T], *, full_write: bool) -> T:
         with self.lock.held():
             self._replay_journal()
-            files, corrupt, names = self._scan()
+            raws: dict[str, bytes] = {}
+            files, corrupt, names = self._scan(raws)
             data = self._flatten(files)
             snapshot = {k: encode_json(v) for k, v in data.items()}
             result = self._run_mutator(data, mutator, snapshot)
             if self.profile.keyed_files:
-                self._apply(self._keyed_ops(files, data), corrupt)
+                self._apply(self._keyed_ops(files, raws, data), corrupt)
             elif full_write:
                 self._seed_full_write(data, names)
             else:
                 self._seed_diff_write(snapshot, data)
             return result
 
-    def _change_key(self, key: str, change: Callable[[StoreMap], T], *, fresh: bool) -> T:
+    def _change_key(self, key: str, change: Callable[[StoreMap], Any], *, fresh: bool) -> Any:
         with self.lock.held():
             self._replay_journal()
             if self.profile.keyed_files:
@@ -263,14 +264,18 @@ class DirectoryStore(SessionStore):
             data = self._flatten(self._scan()[0]) if fresh else self.load()
             snapshot = {k: encode_json(v) for k, v in data.items()}
             result = change(data)
+            if isinstance(result, Unwritten):
+                return result.result
             self._seed_diff_write(snapshot, data)
             return result
 
-    def _change_keyed_file(self, key: str, change: Callable[[StoreMap], T], *, fresh: bool) -> T:
+    def _change_keyed_file(
+        self, key: str, change: Callable[[StoreMap], Any], *, fresh: bool
+    ) -> Any:
         """FIX(keyed_files): one file holds every variant of the key; touch only it."""
         name = keyed_file_name(key)
         if fresh:
-            entries, bad = self._read_one(name)
+            entries, bad, before = self._read_raw(name)
             # A file just found (readable or not) proves the folder, and the lock keeps
             # every other writer out: no mkdir needed, one syscall less per update.
             # A cached view proves nothing about the folder.
@@ -279,13 +284,16 @@ class DirectoryStore(SessionStore):
             normalized = normalize_key(key)
             cached = self.load()
             entries = {k: v for k, v in cached.items() if normalize_key(k) == normalized}
+            before = self._encode_file(dict(sorted(entries.items()))) if entries else None
             bad = found_file = False
         view: StoreMap = dict(entries or {})
         result = change(view)
+        if isinstance(result, Unwritten):
+            return result.result
         # Only this file's keys: the view is not grouped by file (keys of others dropped).
         mine = {k: v for k, v in view.items() if keyed_file_name(k) == name}
         ops: dict[str, bytes | None] = {}
-        self._diff_file(ops, name, entries or None, mine)
+        self._diff_file(ops, name, before, mine)
         self._apply(ops, {name} if bad else set(), folder_exists=found_file)
         return result
 
@@ -300,7 +308,7 @@ class DirectoryStore(SessionStore):
             write_atomic(self.fs, path, encode_json(entry), self.profile, self.runtime)
             written.add(name)
         for name in names:
-            if name.endswith(ENTRY_SUFFIX) and name not in written:
+            if name.endswith(ENTRY_SUFFIX) and not _hidden(name) and name not in written:
                 # HAZARD(quarantine_corrupt): this deletes files the load skipped as corrupt.
                 remove_file(self.fs, self.path_of(name), self.profile)
         self.cache.invalidate(self.dir)
@@ -327,30 +335,42 @@ class DirectoryStore(SessionStore):
             self.cache.invalidate(self.dir)
 
     # --- hardened: per-file operations and the intent journal --------------------------------
-    def _keyed_ops(self, before: Files, data: StoreMap) -> dict[str, bytes | None]:
-        """File name -> new content (``None``: delete) turning ``before`` into ``data``."""
+    def _keyed_ops(
+        self, before: Files, raws: dict[str, bytes], data: StoreMap
+    ) -> dict[str, bytes | None]:
+        """File name -> new content (``None``: delete) turning ``before`` into ``data``.
+
+        Changes are found by comparing bytes with ``raws`` (what each file held), never
+        the entry objects: ``data`` shares them with ``before``, so an entry the mutator
+        changed in place looks unchanged to any object comparison. A file in ``before``
+        without raw bytes (the journal's view) is written again.
+        """
         after: Files = {}
         for key, entry in data.items():
             after.setdefault(keyed_file_name(key), {})[key] = entry
         ops: dict[str, bytes | None] = {}
         for name in sorted(set(before) | set(after)):
-            self._diff_file(ops, name, before.get(name), after.get(name))
+            held = raws.get(name, b"") if name in before else None
+            self._diff_file(ops, name, held, after.get(name))
         return ops
 
     def _diff_file(
         self,
         ops: dict[str, bytes | None],
         name: str,
-        before: dict[str, Any] | None,
+        before: bytes | None,
         after: dict[str, Any] | None,
     ) -> None:
-        """Add to ``ops`` what turns file ``name`` from ``before`` into ``after`` (its
-        entries; ``None`` or empty: no file): a delete, new content, or nothing."""
+        """Add to ``ops`` what turns file ``name`` from the bytes ``before`` (``None``: no
+        file) into the entries ``after`` (``None`` or empty: no file): a delete, new
+        content, or nothing."""
         if not after:
             if before is not None:
                 ops[name] = None
-        elif before is None or not _same_json(before, after):
-            ops[name] = self._encode_file(dict(sorted(after.items())))
+            return
+        content = self._encode_file(dict(sorted(after.items())))
+        if content != before:
+            ops[name] = content
 
     def _apply(
         self, ops: dict[str, bytes | None], corrupt: set[str], *, folder_exists: bool = False
@@ -458,15 +478,16 @@ class DirectoryStore(SessionStore):
         found: list[str] = []
         try:
             names = self.fs.listdir(self.dir)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             names = []
         for name in names:
             if not _is_own_temp_name(name):
                 continue  # a foreign *.tmp: neither read, promoted nor removed
             path = self.path_of(name)
             # FIX(quarantine_corrupt): start-up cleanup reads, renames or unlinks what this
-            # returns, so a symlink or folder wearing a temp name is left alone.
-            if self.profile.quarantine_corrupt and not _is_regular(self.fs, path):
+            # returns, so a symlink, folder, FIFO or unreadable file wearing a temp name is
+            # left alone.
+            if self.profile.quarantine_corrupt and not is_settleable(self.fs, path):
                 continue
             found.append(path)
         return found

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -24,6 +25,7 @@ from ._errors import InvalidKeyError
 
 __all__ = [
     "ENTRY_SUFFIX",
+    "desanitize_key",
     "is_safe_name",
     "keyed_file_name",
     "normalize_key",
@@ -64,8 +66,23 @@ def sanitize_key(key: str) -> str:
 
 
 def unsanitize_key(name: str) -> str:
-    """Inverse of :func:`sanitize_key`, decoding every escape in a single pass."""
+    """Inverse of :func:`sanitize_key`, decoding every escape in a single pass, in either
+    case (hardened reads the name of a bare, upstream-format entry file with it; the seed
+    uses upstream's :func:`desanitize_key`)."""
     return _SEED_DECODE.sub(lambda m: _SEED_DECODED[m.group(1).upper()], name)
+
+
+def desanitize_key(name: str) -> str:
+    """The key upstream's directory layout reads from a file-name stem (seed).
+
+    Only the upper-case escapes :func:`sanitize_key` writes are decoded, one kind after
+    the other with ``%25`` last (as upstream does), so ``%3a`` stays as it is: a file
+    another tool named with lower-case escapes loads under a key whose own file name
+    differs, and an update of that key writes a second file beside it. Every name
+    :func:`sanitize_key` makes still round-trips, since each earlier step writes a
+    character that cannot start or complete an escape.
+    """
+    return name.replace("%3A", ":").replace("%5C", "\\").replace("%2F", "/").replace("%25", "%")
 
 
 def check_key_encodable(key: str) -> None:
@@ -107,12 +124,16 @@ def keyed_file_name(key: str) -> str:
     return stem + ENTRY_SUFFIX
 
 
-def _updated_at(entry: Any) -> int:
+def _updated_at(entry: Any) -> int | float:
+    """The age a resolution compares: upstream's ``entry.updatedAt ?? 0``, numerically
+    (a float counts as its value; anything that is not a number as 0)."""
     value = entry.get("updatedAt") if isinstance(entry, Mapping) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        return 0
+    return value
 
 
-def newest_rank(key: str, entry: Any, normalized: str) -> tuple[int, bool, str, str]:
+def newest_rank(key: str, entry: Any, normalized: str) -> tuple[int | float, bool, str, str]:
     """A total order on case variants, independent of input order (hardened tie-break):
     newest ``updatedAt``, then the key already in normal form, then content, then key."""
     content = json.dumps(entry, sort_keys=True, ensure_ascii=False, default=str)
@@ -142,21 +163,21 @@ def pick_newest(
 def resolve_key(
     store: Mapping[str, Any], key: str, *, deterministic: bool
 ) -> tuple[str | None, list[str]]:
-    """SPEC key resolution: which stored key a call on ``key`` means.
+    """Key resolution (docs/spec.md): which stored key a call on ``key`` means.
 
-    Returns ``(found, variants)``: ``found`` is the stored key whose entry to use (the
-    normalized key, else the trimmed key, else the newest case variant) or ``None``;
-    ``variants`` are every other stored key with the same normal form, which a write
-    deletes after storing the result under the normalized key.
+    Returns ``(found, variants)``. ``found`` is the stored key whose entry to use: the
+    newest ``updatedAt`` among the normalized key, the trimmed key and every case variant
+    -- a newer variant beats the normalized key, as upstream's resolveSessionStoreEntry
+    decides; ``None`` when there is none. Seed ties keep the normalized key (else the
+    trimmed key, else the first variant in store order); hardened ties follow
+    :func:`newest_rank`, which also prefers the normalized key. ``variants`` are every
+    other stored key with the same normal form, which a write deletes after storing the
+    result under the normalized key.
     """
     normalized = normalize_key(key)
     trimmed = key.strip()
     same = [k for k in store if k != normalized and normalize_key(k) == normalized]
-    if normalized in store:
-        found: str | None = normalized
-    elif trimmed in store:
-        found = trimmed
-    else:
-        picked = pick_newest(((k, store[k]) for k in same), normalized, deterministic=deterministic)
-        found = picked[0] if picked else None
-    return found, same
+    first = normalized if normalized in store else trimmed if trimmed in store else None
+    ordered = ([first] if first is not None else []) + [k for k in same if k != first]
+    picked = pick_newest(((k, store[k]) for k in ordered), normalized, deterministic=deterministic)
+    return (picked[0] if picked else None), same

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ._atomic import quarantine, write_atomic
-from ._base import Problem, SessionStore, StoreMap
+from ._base import Problem, SessionStore, StoreMap, Unwritten
 from ._cache import cache_ttl_ms
-from ._codec import decode_json, encode_json
+from ._codec import decode_json, decode_json_lenient, encode_json
 from ._keys import resolve_key
 from ._lock import StoreLock
 
@@ -36,8 +36,18 @@ class LegacyStore(SessionStore):
             raw = self.fs.read_file(self.store_path)
         except FileNotFoundError:
             return {}, False
+        except OSError as exc:
+            if self.profile.quarantine_corrupt:
+                raise  # a file we cannot read may hold every session: never write over it
+            # HAZARD(quarantine_corrupt): upstream catches every read error (EACCES, EISDIR,
+            # EIO) as if the file were empty, and the next save replaces what it could not read.
+            return self._corrupt(f"unreadable: {exc.strerror or exc}")
         try:
-            data = decode_json(raw)
+            # HAZARD(quarantine_corrupt): upstream decodes leniently, so bytes that are not
+            # UTF-8 inside a string load as U+FFFD and the next save writes that in their
+            # place; hardened treats such a file as corrupt and moves it aside unchanged.
+            decode = decode_json if self.profile.quarantine_corrupt else decode_json_lenient
+            data = decode(raw)
         except ValueError as exc:
             reason = "empty file" if not raw else f"unparsable JSON: {exc}"
             return self._corrupt(reason)
@@ -92,13 +102,15 @@ class LegacyStore(SessionStore):
             self._persist(data, corrupt)
             return result
 
-    def _change_key(self, key: str, change: Callable[[StoreMap], T], *, fresh: bool) -> T:
+    def _change_key(self, key: str, change: Callable[[StoreMap], Any], *, fresh: bool) -> Any:
         with self.lock.held():
             if fresh:
                 data, corrupt = self._read()
             else:
                 data, corrupt = self.load(), False
             result = change(data)
+            if isinstance(result, Unwritten):
+                return result.result
             self._persist(data, corrupt)
             return result
 

@@ -29,6 +29,16 @@ from ._lock import StoreLock
 from ._profile import Profile, resolve_profile
 from ._recovery import legacy_temp_files, settle_temp_file
 from ._runtime import Runtime
+from ._shapes import (
+    ENTRIES,
+    LOCK,
+    MARKER,
+    STAGING,
+    STORE_FILE,
+    ExplainedErrors,
+    inspect_paths,
+    settle_paths,
+)
 from .fs import FileSystem, OsFileSystem
 
 __all__ = ["dedupe_case_variants", "migrate", "migrate_agents", "staging_path"]
@@ -81,8 +91,12 @@ def migrate(
     """Migrate one legacy store to the directory layout; ``True`` when it migrated."""
     prof = resolve_profile(profile)
     seam = fs if fs is not None else OsFileSystem()
+    if prof.check_own_paths:
+        seam = ExplainedErrors(seam)
     rt = runtime if runtime is not None else Runtime()
     store_path = os.path.abspath(store_path)
+    if prof.check_own_paths:
+        _check_own_paths(seam, store_path, prof, rt)
     if not prof.safe_backup:
         return _migrate_locked(store_path, prof, seam, rt)
     # Nothing to migrate (the common start-up) is answered without the lock, so it leaves
@@ -90,13 +104,38 @@ def migrate(
     # A legacy temp file may be the only copy of a write whose rename never happened:
     # it is decided first, under the lock (_recovery's docstring).
     if _legacy_entries(seam, store_path) is None and not (
-        prof.startup_cleanup and legacy_temp_files(seam, store_path)
+        prof.startup_cleanup
+        and legacy_temp_files(seam, store_path, regular_only=prof.quarantine_corrupt)
     ):
         return False
     # FIX(safe_backup): hardened migrates under the store lock, so no writer of another
     # process can change either layout half-way through.
     with StoreLock(seam, store_path + ".lock", prof, rt).held():
         return _migrate_locked(store_path, prof, seam, rt)
+
+
+def _check_own_paths(fs: FileSystem, store_path: str, prof: Profile, rt: Runtime) -> None:
+    """FIX(check_own_paths): what the migration reads, renames or removes is first made
+    sure to be missing or what the store keeps there (reference_store/_shapes.py): a
+    FIFO at ``sessions.json`` would block the read for good, a link at the staging
+    folder would have the stale-staging cleanup delete what it points to."""
+    live = directory_path(store_path, prof)
+    lock = StoreLock(fs, store_path + ".lock", prof, rt)
+    owned = [
+        (store_path, STORE_FILE),
+        (live, ENTRIES),
+        (os.path.join(live, MIGRATED_MARKER), MARKER),
+        (staging_path(store_path, prof), STAGING),
+        (lock.path, LOCK),
+    ]
+    findings = inspect_paths(fs, owned)
+    if not findings:
+        return
+    for finding in findings:
+        if finding.refused:
+            raise finding.error()
+    with lock.held():
+        settle_paths(fs, inspect_paths(fs, owned), prof, rt)
 
 
 def _legacy_entries(fs: FileSystem, store_path: str) -> tuple[bytes, dict[str, Any]] | None:
@@ -118,7 +157,7 @@ def _migrate_locked(store_path: str, prof: Profile, fs: FileSystem, rt: Runtime)
     if prof.startup_cleanup:
         # FIX(startup_cleanup): decide a crashed legacy write against the file about to
         # be retired, not after it is gone (_recovery's docstring).
-        for tmp in legacy_temp_files(fs, store_path):
+        for tmp in legacy_temp_files(fs, store_path, regular_only=prof.quarantine_corrupt):
             settle_temp_file(fs, tmp, prof)
     legacy = _legacy_entries(fs, store_path)
     if legacy is None:

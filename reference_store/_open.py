@@ -11,18 +11,29 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ._atomic import TMP_SUFFIX
-from ._base import Entry, SessionStore, StoreMap
+from ._base import Entry, Problem, SessionStore, StoreMap
 from ._cache import PROCESS_CACHE, SessionCache
 from ._directory import DirectoryStore
 from ._errors import UnsupportedLayoutError
 from ._legacy import LegacyStore
+from ._lock import StoreLock
 from ._profile import Profile, resolve_profile
 from ._recovery import legacy_temp_files, settle_temp_file
 from ._runtime import Runtime
+from ._shapes import (
+    DATABASE,
+    ENTRIES,
+    JOURNAL,
+    LOCK,
+    STORE_FILE,
+    ExplainedErrors,
+    inspect_paths,
+    settle_paths,
+)
 from ._sqlite import SqliteStore
 from .fs import FileSystem, OsFileSystem
 
-__all__ = ["LAYOUTS", "AutoStore", "open_store"]
+__all__ = ["LAYOUTS", "AutoStore", "check_own_paths", "open_store", "own_paths"]
 
 T = TypeVar("T")
 LAYOUTS = ("auto", "legacy", "directory", "sqlite")
@@ -74,14 +85,14 @@ class AutoStore(SessionStore):
     def _change_all(self, mutator: Callable[[StoreMap], T], *, full_write: bool) -> T:
         raise NotImplementedError  # every public call is delegated above
 
-    def _change_key(self, key: str, change: Callable[[StoreMap], T], *, fresh: bool) -> T:
+    def _change_key(self, key: str, change: Callable[[StoreMap], Any], *, fresh: bool) -> Any:
         raise NotImplementedError
 
 
 def crash_leftovers(store: SessionStore) -> list[str]:
     """Temp files a crashed writer of this store left behind (paths), and the journal."""
     fs = store.fs
-    found = legacy_temp_files(fs, store.store_path)
+    found = legacy_temp_files(fs, store.store_path, regular_only=store.profile.quarantine_corrupt)
     directory = store.directory if isinstance(store, AutoStore) else store
     if isinstance(directory, DirectoryStore):
         found += directory.leftovers()
@@ -91,10 +102,65 @@ def crash_leftovers(store: SessionStore) -> list[str]:
     return found
 
 
+def own_paths(store: SessionStore) -> list[tuple[str, str]]:
+    """Every ``(path, role)`` the store owns, a folder before what it holds."""
+    if isinstance(store, SqliteStore):
+        return [(store.db_path + suffix, DATABASE) for suffix in ("", "-wal", "-shm")]
+    legacy = store.legacy if isinstance(store, AutoStore) else store
+    directory = store.directory if isinstance(store, AutoStore) else store
+    owned: list[tuple[str, str]] = []
+    if isinstance(legacy, LegacyStore):
+        owned.append((store.store_path, STORE_FILE))
+    if isinstance(directory, DirectoryStore):
+        owned.append((directory.dir, ENTRIES))
+        if store.profile.journal:
+            owned.append((directory.journal_path, JOURNAL))
+    lock = _lock_of(store)
+    if lock is not None:
+        owned.append((lock.path, LOCK))
+    return owned
+
+
+def _lock_of(store: SessionStore) -> StoreLock | None:
+    directory = store.directory if isinstance(store, AutoStore) else store
+    if isinstance(directory, (DirectoryStore, LegacyStore)):
+        return directory.lock
+    return None
+
+
+def check_own_paths(store: SessionStore) -> list[str]:
+    """FIX(check_own_paths): before anything reads them, make sure each of the store's
+    own paths is missing or what the store keeps there (reference_store/_shapes.py):
+    move aside what holds none of its data, refuse the rest with a StorePathError.
+    Returns the paths moved aside (each is also named in ``problems``)."""
+    findings = inspect_paths(store.fs, own_paths(store))
+    if not findings:
+        return []
+    for finding in findings:
+        if finding.refused:
+            raise finding.error()  # before the lock: the lock may be what is refused
+    lock = _lock_of(store)
+    assert lock is not None  # only a database is ever refused without a lock
+    with lock.held():
+        moved = settle_paths(
+            store.fs, inspect_paths(store.fs, own_paths(store)), store.profile, store.runtime
+        )
+    for finding, aside in moved:
+        store.problems.append(
+            Problem(
+                finding.path,
+                f"{finding.found} where the store keeps its {finding.role}; moved aside to {aside}",
+            )
+        )
+    return [finding.path for finding, _aside in moved]
+
+
 def recover(store: SessionStore) -> list[str]:
     """FIX(startup_cleanup): finish what a crashed writer left, under the lock (so no
     live writer's temp file is touched), and return the paths it handled.
 
+    * (FIX(check_own_paths)) first, what sits at one of the store's own paths without
+      being what the store keeps there is moved aside or refused (:func:`check_own_paths`);
     * an intent journal is rolled forward;
     * a temp file whose target is missing or unreadable is the only complete copy left
       by a rename that was not atomic (or never happened): if it parses, it is promoted
@@ -102,13 +168,14 @@ def recover(store: SessionStore) -> list[str]:
 
     The seed does none of this: its temp files accumulate for good.
     """
+    handled = check_own_paths(store) if store.profile.check_own_paths else []
     if not store.profile.startup_cleanup or isinstance(store, SqliteStore):
-        return []
+        return handled
     leftovers = crash_leftovers(store)
     if not leftovers:
-        return []
+        return handled
     directory = store.directory if isinstance(store, AutoStore) else store
-    lock = directory.lock if isinstance(directory, (DirectoryStore, LegacyStore)) else None
+    lock = _lock_of(store)
     assert lock is not None
     with lock.held():
         for path in crash_leftovers(store):
@@ -116,7 +183,7 @@ def recover(store: SessionStore) -> list[str]:
                 settle_temp_file(store.fs, path, store.profile)
         if isinstance(directory, DirectoryStore):
             directory._replay_journal()
-    return leftovers
+    return handled + leftovers
 
 
 def open_store(
@@ -134,9 +201,12 @@ def open_store(
     passes its own to make runs deterministic and to simulate a restart.
     """
     prof = resolve_profile(profile)
+    seam = fs if fs is not None else OsFileSystem()
+    if prof.check_own_paths and layout != "sqlite":  # SQLite does its own I/O
+        seam = ExplainedErrors(seam)
     kwargs: dict[str, Any] = {
         "profile": prof,
-        "fs": fs if fs is not None else OsFileSystem(),
+        "fs": seam,
         "runtime": runtime if runtime is not None else Runtime(),
         "cache": cache if cache is not None else PROCESS_CACHE,
     }

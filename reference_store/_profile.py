@@ -1,6 +1,6 @@
 """Profiles: which of the seed design's hazards a store keeps.
 
-``SEED`` is the proposal as written (every hazard of SPEC.md present); ``HARDENED`` fixes
+``SEED`` is the proposal as written (every hazard of docs/spec.md present); ``HARDENED`` fixes
 each one. Each flag names one fix, and the store code tests the flag at the exact place
 the hazard lives, so ``grep`` for a flag finds the hazard. A profile with one flag flipped
 is how the mutation catalogue builds a store with exactly one defect.
@@ -51,6 +51,13 @@ class Profile:
     validate_input: bool
     #: startup removes the temp files a crashed writer left (and rolls its journal forward).
     startup_cleanup: bool
+    #: an ``update_entry`` patch function that changes its argument in place and returns
+    #: ``None`` has its change kept (upstream drops it: a null patch saves nothing).
+    keep_in_place_patch: bool
+    #: start-up looks at every path the store owns before reading any: what cannot hold
+    #: its data is moved aside, a link or a busy lock is refused with a StorePathError,
+    #: and permission errors say which path (reference_store/_shapes.py).
+    check_own_paths: bool
 
     def with_changes(self, **changes: object) -> Profile:
         """A copy with some flags flipped (how a one-defect mutant is made)."""
@@ -72,6 +79,8 @@ SEED = Profile(
     journal=False,
     validate_input=False,
     startup_cleanup=False,
+    keep_in_place_patch=False,
+    check_own_paths=False,
 )
 
 HARDENED = Profile(
@@ -89,6 +98,8 @@ HARDENED = Profile(
     journal=True,
     validate_input=True,
     startup_cleanup=True,
+    keep_in_place_patch=True,
+    check_own_paths=True,
 )
 
 PROFILES: dict[str, Profile] = {"seed": SEED, "hardened": HARDENED}

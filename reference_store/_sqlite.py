@@ -19,9 +19,9 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from ._base import SessionStore, StoreMap
+from ._base import SessionStore, StoreMap, Unwritten
 from ._codec import decode_json
-from ._errors import StoreError
+from ._errors import StoreError, StorePathError
 from ._keys import normalize_key, resolve_key
 from .fs import OsFileSystem
 
@@ -68,22 +68,44 @@ class SqliteStore(SessionStore):
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            if not os.path.exists(self.db_path):
-                fd = os.open(self.db_path, os.O_CREAT | os.O_WRONLY, 0o600)
-                os.close(fd)
-            conn = sqlite3.connect(
-                self.db_path,
-                timeout=BUSY_TIMEOUT_MS / 1000,
-                isolation_level=None,
-                check_same_thread=False,
-            )
+            try:
+                conn = self._connect()
+            except (OSError, sqlite3.Error) as exc:
+                busy = getattr(exc, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED")
+                if busy or not self.profile.check_own_paths:
+                    raise  # HAZARD(check_own_paths): upstream lets sqlite3's error out
+                # FIX(check_own_paths): say which file and what to do, not "unable to
+                # open database file" (a folder, a mode-000 file, a read-only folder).
+                raise StorePathError(
+                    self.db_path,
+                    f"SQLite cannot open the database: {exc}",
+                    f"make {self.db_path} a database file, or leave it absent, that this "
+                    f"user may read and write, in a folder it may write",
+                    errno=exc.errno if isinstance(exc, OSError) else None,
+                ) from exc
+            self._local.conn = conn
+            with self._guard:
+                self._connections.append(conn)
+        return conn
+
+    def _connect(self) -> sqlite3.Connection:
+        if not os.path.exists(self.db_path):
+            fd = os.open(self.db_path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+        conn = sqlite3.connect(
+            self.db_path,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        try:
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.executescript(_SCHEMA)
-            self._local.conn = conn
-            with self._guard:
-                self._connections.append(conn)
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     @contextlib.contextmanager
@@ -146,10 +168,12 @@ class SqliteStore(SessionStore):
             self._write_diff(conn, before, data)
             return result
 
-    def _change_key(self, key: str, change: Callable[[StoreMap], T], *, fresh: bool) -> T:
+    def _change_key(self, key: str, change: Callable[[StoreMap], Any], *, fresh: bool) -> Any:
         with self._write_txn() as conn:
             view = self._rows(conn, normalize_key(key))
             before = {k: _dump(v) for k, v in view.items()}
             result = change(view)
+            if isinstance(result, Unwritten):
+                return result.result
             self._write_diff(conn, before, view)
             return result

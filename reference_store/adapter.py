@@ -68,6 +68,7 @@ __all__ = [
     "main",
     "parse_args",
     "serve",
+    "set_in_place",
 ]
 
 PROTOCOL_VERSION = 1
@@ -245,6 +246,26 @@ class AnnouncingFileSystem(FileSystemWrapper):
 # --- argument checking ------------------------------------------------------------------------
 
 _MISSING: Any = object()
+
+
+def set_in_place(entry: object, changes: Mapping[str, Json]) -> None:
+    """The protocol's ``in_place`` changes: assign each value into ``entry`` itself;
+    ``"a.b"`` names field ``b`` of the object in field ``a`` (created when missing).
+
+    Callers of a store change the entries it hands them in place (upstream's callers
+    do), so the harness asks an adapter to do exactly that, not to build a new entry.
+    """
+    if not isinstance(entry, dict):
+        return
+    for path, value in changes.items():
+        *parents, last = path.split(".")
+        target = entry
+        for name in parents:
+            child = target.get(name)
+            if not isinstance(child, dict):
+                child = target[name] = {}
+            target = child
+        target[last] = json.loads(json.dumps(value))
 
 
 def _is_int(value: object) -> bool:
@@ -449,8 +470,8 @@ class Adapter:
             "open": ("store_path", "layout", "profile"),
             "load": ("skip_cache",),
             "save": ("mapping",),
-            "update": ("set", "delete", "patch"),
-            "update_entry": ("key", "patch", "increment"),
+            "update": ("set", "delete", "patch", "in_place"),
+            "update_entry": ("key", "patch", "increment", "in_place"),
             "update_last_route": ("key", "channel", "to", "account_id", "thread_id"),
             "read_updated_at": ("key",),
             "migrate": ("store_path", "profile"),
@@ -563,11 +584,15 @@ class Adapter:
         sets = args.obj("set", {})
         deletes = args.strings("delete")
         patches = args.partials("patch")
+        in_place = args.partials("in_place")
         store = self._need_store("update")
 
         def mutator(current: dict[str, Json]) -> int:
-            touched = list(dict.fromkeys([*sets, *deletes, *patches]))
+            touched = list(dict.fromkeys([*in_place, *sets, *deletes, *patches]))
             before = {k: _fingerprint(k in current, current.get(k)) for k in touched}
+            for key, changes in in_place.items():
+                if key in current:
+                    set_in_place(current[key], changes)
             current.update(sets)
             for key in deletes:
                 current.pop(key, None)
@@ -591,9 +616,11 @@ class Adapter:
         key = args.string("key")
         patch = args.optional_obj("patch")
         increment = args.increment("increment")
+        in_place = args.obj("in_place", {})
         store = self._need_store("update_entry")
 
         def patch_fn(entry: dict[str, Json]) -> dict[str, Json] | None:
+            set_in_place(entry, in_place)
             if patch is None and increment is None:
                 return None
             result = dict(patch or {})

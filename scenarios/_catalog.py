@@ -1,6 +1,6 @@
 """The named scenarios: workloads and the faults each one explores.
 
-Each scenario names, in ``catches``, the SPEC hazards it exists to find; the test
+Each scenario names, in ``catches``, the hazards (docs/spec.md) it exists to find; the test
 ``tests/test_scenarios_catch.py`` runs each against a store with that hazard and
 requires a violation, and against ``hardened`` and requires none.
 """
@@ -13,8 +13,18 @@ from typing import Any
 
 from harness._oracle import Violation
 from harness._scenario import CheckContext, Scenario, Setup, Variant, Workload
-from harness._workload import Load, Migrate, ReadUpdatedAt, Save, Update, UpdateEntry
+from harness._workload import (
+    LATER_MS,
+    Load,
+    Migrate,
+    ReadUpdatedAt,
+    Save,
+    Update,
+    UpdateEntry,
+)
 from harness.strategies import NAME_HAZARDS
+
+from . import _disk_shapes as disk_shapes
 
 __all__ = ["SCENARIOS", "make_entries"]
 
@@ -97,10 +107,14 @@ def _update(params: Mapping[str, Any], _profile: str) -> Workload:
         "agent:ops:main": {"sessionId": "ops-1", "updatedAt": 9_001},
     }
     # The cached loads and the read between the writes catch a cache that outlives a write.
+    # Callers change the entries they are handed in place, top level and nested (a store
+    # that diffs shared objects cannot see those changes).
     steps = (
         Load(cached=True),
-        UpdateEntry(keys[0], {"lastTo": "patched", "updatedAt": 8_000}),
+        UpdateEntry(keys[0], {"lastTo": "patched", "updatedAt": LATER_MS + 8_000}),
         ReadUpdatedAt(keys[0]),
+        Update(in_place={keys[1]: {"lastTo": "in-place", "deliveryContext.to": "in-place"}}),
+        UpdateEntry(keys[5], {"updatedAt": LATER_MS + 8_500}, in_place={"origin.note": "in-place"}),
         Update(set=changed, delete=(keys[3],)),
         Load(cached=True),
         Save({k: v for k, v in {**base, **changed}.items() if k not in (keys[4], keys[3])}),
@@ -130,7 +144,8 @@ def _case_variants(params: Mapping[str, Any], _profile: str) -> Workload:
     ]
     if params.get("order") == "reverse":
         items.reverse()
-    return Workload(Setup(legacy=dict(items)), (Migrate(), UpdateEntry(keys[1], {"seen": 1})))
+    seen = UpdateEntry(keys[1], {"seen": 1, "updatedAt": LATER_MS})
+    return Workload(Setup(legacy=dict(items)), (Migrate(), seen))
 
 
 # --- corrupt files -------------------------------------------------------------------------------
@@ -149,7 +164,8 @@ def _corrupt_entry(params: Mapping[str, Any], _profile: str) -> Workload:
     base = make_entries(5)
     content = _CORRUPT[params["kind"]]
     new = {**base, "agent:ops:new": {"sessionId": "new", "updatedAt": 5_000}}
-    steps = (Load(), Save(new), UpdateEntry(_keys(base)[0], {"lastTo": "after"}))
+    after = UpdateEntry(_keys(base)[0], {"lastTo": "after", "updatedAt": LATER_MS})
+    steps = (Load(), Save(new), after)
     if params.get("where") == "legacy":
         return Workload(Setup(legacy_raw=content), (Load(), Save(new)))
     return Workload(Setup(directory=base, files={f"sessions.d/{CORRUPT_NAME}": content}), steps)
@@ -392,14 +408,14 @@ SCENARIOS: tuple[Scenario, ...] = (
         description="Power loss after each call of the update workload: unsynced data and "
         "names dropped or torn.",
         catches=("no fsync",),
-        build=lambda p, prof: Workload(_update(p, prof).setup, _update(p, prof).steps[:5]),
+        build=lambda p, prof: Workload(_update(p, prof).setup, _update(p, prof).steps[:-1]),
         faults=("power-loss",),
     ),
     Scenario(
         name="power-loss.save",
         description="Power loss after a full save.",
         catches=("no fsync",),
-        build=lambda p, prof: Workload(_update(p, prof).setup, _update(p, prof).steps[5:]),
+        build=lambda p, prof: Workload(_update(p, prof).setup, _update(p, prof).steps[-1:]),
         faults=("power-loss",),
     ),
     Scenario(
@@ -414,5 +430,25 @@ SCENARIOS: tuple[Scenario, ...] = (
             Variant("fresh-6", {"count": 6, "merge": False}),
             Variant("merge-6", {"count": 6, "merge": True}),
         ),
+    ),
+    Scenario(
+        name="disk-shapes",
+        description="Each path the store owns (store file, sessions.d, staging folder, lock, "
+        "journal, temp and backup names) in each shape: missing, empty, a file for a folder, "
+        "a folder for a file, links inside, outside and dangling, a FIFO, mode 000, a "
+        "read-only folder, another case; planted before the workload and before recovery, "
+        "under crashes. A store may refuse a shape (with its own error, not a bare OSError), "
+        "never hang on it, lose entries, write out of its folder or delete what it holds "
+        "(docs/foreign-files.md, 'The store's own paths').",
+        catches=(
+            "bare OSErrors from start-up on a shape of the store's own paths",
+            "reads that block for good on a FIFO",
+            "writes and deletes through a link out of the store's folder",
+        ),
+        build=disk_shapes.build,
+        faults=("crash",),
+        layouts=("legacy", "directory", "auto"),
+        variants=disk_shapes.variants(),
+        explain_errors=True,
     ),
 )

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -63,6 +64,10 @@ def store_dir(backend: str, tmp_path: Path) -> Iterator[str]:
         folder.mkdir()
         yield str(folder)
         return
+    # Objects an earlier test left for the garbage collector (a multiprocessing
+    # semaphore's finalizer closes a real descriptor) must go now, with the real ``os``:
+    # collected under the patch, their os.close reaches pyfakefs and fails with EBADF.
+    gc.collect()
     patcher = Patcher()
     patcher.setUp()
     try:

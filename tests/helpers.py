@@ -43,6 +43,12 @@ class StoreFactory(Protocol):
     ) -> SessionStore: ...
 
 
+#: 2100-01-01 in ms: after any clock a test runs under, so ``update_entry``'s own stamp,
+#: ``max(old, patch, now)`` as upstream's mergeSessionEntry computes it, keeps a patch's
+#: ``updatedAt`` of LATER or more exactly.
+LATER = 4_102_444_800_000
+
+
 def entry(session_id: str, updated_at: int, **fields: Any) -> Entry:
     """A valid entry: the two required fields plus any opaque ones."""
     return {"sessionId": session_id, "updatedAt": updated_at, **fields}

@@ -34,7 +34,7 @@ from harness.adapter import (
     AdapterViolationError,
     reference_command,
 )
-from reference_store import StoreError, crash_leftovers, migrate, open_store
+from reference_store import StoreError, crash_leftovers, deterministic_runtime, migrate, open_store
 from reference_store.adapter import (
     EVENT_OP,
     EVENT_PAUSED,
@@ -173,6 +173,9 @@ def run_script(
     ]
 
 
+CLOCK_MS = 1_700_000_000_000
+
+
 def mask_fresh_route(value: Any) -> Any:
     """The entry ``update_last_route`` creates has a random sessionId and a clock time."""
     if isinstance(value, dict):
@@ -194,7 +197,8 @@ def test_every_call_round_trips_like_the_reference_store(
     remote_path = tmp_path / "adapter" / "sessions.json"
     local_path = str(tmp_path / "direct" / "sessions.json")
 
-    store = open_store(local_path, layout, profile)
+    # One clock on both sides: update_entry stamps updatedAt with the store's own clock.
+    store = open_store(local_path, layout, profile, runtime=deterministic_runtime(CLOCK_MS))
     try:
 
         def local(name: str, *args: Any, **kwargs: Any) -> Any:
@@ -218,7 +222,7 @@ def test_every_call_round_trips_like_the_reference_store(
     finally:
         store.close()
 
-    with start(remote_path, layout=layout, profile=profile) as client:
+    with start(remote_path, layout=layout, profile=profile, clock_ms=CLOCK_MS) as client:
 
         def remote(name: str, *args: Any, **kwargs: Any) -> Any:
             return getattr(client, name)(*args, **kwargs)

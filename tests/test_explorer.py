@@ -44,7 +44,7 @@ def test_hardened_keeps_every_promise(name: str, backend: str) -> None:
     assert not bad, bad[:5]
 
 
-#: SPEC's seed hazards inside this fault model, the scenario that shows each, and the
+#: The seed hazards of docs/spec.md inside this fault model, the scenario that shows each, and the
 #: violation kinds that are the hazard's signature.
 SEED_HAZARDS = [
     ("non-atomic ENOENT fallback", "update.non-atomic-rename", {"acked-write-lost"}),

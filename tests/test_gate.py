@@ -174,8 +174,11 @@ def test_machine_failure_is_shrunk_reported_and_replayable(
     )
     (case,) = result.cases
     assert case.status == "failed" and case.kinds == {"half-applied": 1}
-    assert any(line.startswith("state.update(") for line in case.example)
-    assert case.details[0].startswith("half-applied: the interrupted call update(")
+    # Shrinking ends at the smallest multi-entry write: an update or a save.
+    assert any(line.startswith(("state.update(", "state.save(")) for line in case.example)
+    assert case.details[0].startswith("half-applied: the interrupted call ")
+    call = case.details[0].removeprefix("half-applied: the interrupted call ").split("(")[0]
+    assert call in ("update", "save")
     (replay_path,) = case.replays
     assert case.reproduce == f"store-harness replay {replay_path}"
     markdown = markdown_summary(result)
@@ -196,9 +199,9 @@ def test_machine_failure_is_shrunk_reported_and_replayable(
     monkeypatch.chdir(Path(__file__).resolve().parents[1])
     again = CliRunner().invoke(main, ["replay", replay_path])
     assert again.exit_code == 1, again.output
-    assert "half-applied: the interrupted call update(" in again.output
+    assert f"half-applied: the interrupted call {call}(" in again.output
     assert "seeded search" not in again.output  # the blob, not a new search
-    assert "crash in update(" in again.output
+    assert f"crash in {call}(" in again.output
 
 
 def test_machine_replay_of_a_fixed_store_passes(tmp_path: Path) -> None:

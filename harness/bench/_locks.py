@@ -103,7 +103,7 @@ class PerKeyLockDirectoryStore(DirectoryStore):
                 self._key_locks[name] = lock
             return lock
 
-    def _change_key(self, key: str, change: Callable[[dict[str, Any]], T], *, fresh: bool) -> T:
+    def _change_key(self, key: str, change: Callable[[dict[str, Any]], Any], *, fresh: bool) -> Any:
         # Same steps as DirectoryStore._change_key in keyed mode; only the lock differs.
         with self.key_lock(key).held():
             self._replay_journal()

@@ -1,6 +1,6 @@
 """What the benchmarks write: realistic session keys, entries of a chosen size, patches.
 
-Entries carry the fields SPEC.md lists (``sessionId``, ``updatedAt``, ``lastChannel``,
+Entries carry the fields docs/spec.md lists (``sessionId``, ``updatedAt``, ``lastChannel``,
 ``lastTo``, ``lastAccountId``, ``deliveryContext``, ``origin``) and reach their size the
 way real heavy entries do: through ``skillsSnapshot`` and ``systemPromptReport``. The
 size is that of the entry as the store encodes it (pretty JSON, UTF-8), exact to the
@@ -30,7 +30,7 @@ __all__ = [
     "parse_entry_size",
 ]
 
-#: Entry sizes of the grid (SPEC: ~1 KB routing-only entries, 25-150 KB heavy ones).
+#: Entry sizes of the grid (docs/spec.md: ~1 KB routing-only entries, 25-150 KB heavy ones).
 ENTRY_SIZES: dict[str, int] = {"1KB": 1024, "25KB": 25 * 1024, "150KB": 150 * 1024}
 
 _CHANNELS = ("telegram", "slack", "discord", "whatsapp", "signal")
@@ -158,7 +158,7 @@ def make_entry(
     if missing <= 0:
         return entry
     fill = filler if filler is not None else _Filler(rng, length=min(1 << 18, 2 * size_bytes))
-    # Heavy entries carry their weight in these two fields (SPEC), split 1:2. The filler
+    # Heavy entries carry their weight in these two fields (docs/spec.md), split 1:2. The filler
     # is ASCII without escapes, so each character adds one byte; "chars" replaces its
     # one-digit 0 by the report's length, which adds len(str(report)) - 1 bytes.
     skills = missing // 3

@@ -73,6 +73,23 @@ def test_checker_accepts_a_linearizable_history() -> None:
     assert check_history(events, final=2) == []
 
 
+def test_checker_counts_an_ok_increment_that_returned_no_entry() -> None:
+    """A store with no lock whose ``update_entry`` answers ``None`` once passed as "24 ok
+    increments, final count 0": such results were skipped, so nothing was acknowledged."""
+    events = _events(
+        ("a", 1, "invoke", "incr", 1, None, None),
+        ("a", 1, "ok", "incr", 2, None, None),
+        ("b", 1, "invoke", "incr", 3, None, None),
+        ("b", 1, "ok", "incr", 4, None, None),
+    )
+    kinds = [v.kind for v in check_history(events, final=0, final_read=True)]
+    assert kinds == ["wrong-result", "wrong-result", "lost-update"]
+    gone = check_history(events, final=None, final_read=True)
+    assert [v.kind for v in gone][-1] == "lost-update"  # the counter itself vanished
+    assert "gone" in gone[-1].detail
+    assert [v.kind for v in check_history(events)] == ["wrong-result", "wrong-result"]
+
+
 def test_checker_names_lost_updates_and_stale_reads() -> None:
     events = _events(
         ("a", 1, "invoke", "incr", 1, None, None),

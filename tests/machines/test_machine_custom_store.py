@@ -74,6 +74,10 @@ class MemoryStore:
         if patch is None:
             return entry
         merged = {**entry, **patch}
+        # The API stamps: updatedAt = max(old, patch, now) (docs/spec.md).
+        merged["updatedAt"] = max(
+            int(entry.get("updatedAt", 0)), int(patch.get("updatedAt", 0)), self.runtime.now_ms()
+        )
         self._store(data, key, merged)
         self._write(data)
         return copy.deepcopy(merged)

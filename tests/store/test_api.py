@@ -10,7 +10,7 @@ import os
 from typing import Any
 
 import pytest
-from helpers import PROFILE_NAMES, StoreFactory, entry, rich_entry
+from helpers import LATER, PROFILE_NAMES, StoreFactory, entry, rich_entry
 
 from reference_store import SessionCache, SessionStore, deterministic_runtime
 
@@ -111,11 +111,11 @@ def test_update_entry_merges_the_patch_shallowly(
 
     def patch(current: dict[str, Any]) -> dict[str, Any]:
         seen.append(current)
-        return {"updatedAt": 5, "deliveryContext": {"to": "b"}, "extra": [1]}
+        return {"updatedAt": LATER, "deliveryContext": {"to": "b"}, "extra": [1]}
 
     result = store.update_entry("agent:main:x", patch)
 
-    expected = entry("s", 5, lastTo="a", deliveryContext={"to": "b"}, extra=[1])
+    expected = entry("s", LATER, lastTo="a", deliveryContext={"to": "b"}, extra=[1])
     assert seen == [original]
     assert result == expected
     assert reopen(make_store, layout, profile).load() == {
@@ -205,10 +205,10 @@ def test_a_second_store_object_sees_writes(
 ) -> None:
     other = reopen(make_store, layout, profile)
     store.save({"agent:main:x": entry("s", 1)})
-    other.update_entry("agent:main:x", lambda e: {"updatedAt": e["updatedAt"] + 1})
+    other.update_entry("agent:main:x", lambda e: {"updatedAt": LATER + e["updatedAt"]})
 
-    assert store.load(skip_cache=True) == {"agent:main:x": entry("s", 2)}
-    assert store.read_updated_at("agent:main:x") == 2
+    assert store.load(skip_cache=True) == {"agent:main:x": entry("s", LATER + 1)}
+    assert store.read_updated_at("agent:main:x") == LATER + 1
 
 
 def test_no_temp_or_lock_files_are_left_behind(
@@ -244,5 +244,5 @@ def test_a_failing_mutator_changes_nothing(
     expected = {"agent:a": entry("a", 1), "agent:b": entry("b", 2)}
     assert store.load() == expected
     assert reopen(make_store, layout, profile).load() == expected
-    store.update_entry("agent:a", lambda e: {"updatedAt": 3})  # the lock was released
-    assert store.read_updated_at("agent:a") == 3
+    store.update_entry("agent:a", lambda e: {"updatedAt": LATER})  # the lock was released
+    assert store.read_updated_at("agent:a") == LATER

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from helpers import PROFILE_NAMES, StoreFactory, entry
+from helpers import LATER, PROFILE_NAMES, StoreFactory, entry
 
 from reference_store import ManualClock, Runtime, SessionCache, SessionStore
 
@@ -88,14 +88,15 @@ def test_directory_cache_is_ttl_only(make_store: StoreFactory, profile: str) -> 
     store.save({KEY: entry("s", 1)})
     assert store.load() == {KEY: entry("s", 1)}
 
-    other_process(make_store, "directory", profile).update_entry(KEY, lambda e: {"updatedAt": 2})
+    other = other_process(make_store, "directory", profile)
+    other.update_entry(KEY, lambda e: {"updatedAt": LATER})
 
     assert store.load() == {KEY: entry("s", 1)}  # stale
     clock.ms += TTL_MS - 100
     assert store.load() == {KEY: entry("s", 1)}  # still stale, just within the TTL
-    assert store.read_updated_at(KEY) == 2  # reads the file itself, not the cache
+    assert store.read_updated_at(KEY) == LATER  # reads the file itself, not the cache
     clock.ms += 200
-    assert store.load() == {KEY: entry("s", 2)}
+    assert store.load() == {KEY: entry("s", LATER)}
 
 
 @pytest.mark.parametrize("profile", PROFILE_NAMES)
@@ -103,10 +104,11 @@ def test_skip_cache_reads_the_disk(make_store: StoreFactory, profile: str) -> No
     store, _clock = clocked(make_store, "directory", profile)
     store.save({KEY: entry("s", 1)})
     assert store.load() == {KEY: entry("s", 1)}
-    other_process(make_store, "directory", profile).update_entry(KEY, lambda e: {"updatedAt": 2})
+    other = other_process(make_store, "directory", profile)
+    other.update_entry(KEY, lambda e: {"updatedAt": LATER})
 
-    assert store.load(skip_cache=True) == {KEY: entry("s", 2)}
-    assert store.load() == {KEY: entry("s", 2)}  # and refreshes the cache
+    assert store.load(skip_cache=True) == {KEY: entry("s", LATER)}
+    assert store.load() == {KEY: entry("s", LATER)}  # and refreshes the cache
 
 
 @pytest.mark.parametrize("profile", PROFILE_NAMES)
@@ -118,8 +120,8 @@ def test_own_writes_invalidate_the_cache(
     store.save({KEY: entry("s", 1)})
     assert store.load() == {KEY: entry("s", 1)}
 
-    store.update_entry(KEY, lambda e: {"updatedAt": 2})
-    assert store.load() == {KEY: entry("s", 2)}
+    store.update_entry(KEY, lambda e: {"updatedAt": LATER})
+    assert store.load() == {KEY: entry("s", LATER)}
     store.update_last_route(KEY, channel="c", to="t")
     assert store.load()[KEY]["lastTo"] == "t"
     store.update(lambda data: data.pop(KEY))
@@ -150,12 +152,12 @@ def test_ttl_comes_from_the_environment(
     store, clock = clocked(make_store, "directory")
     store.save({KEY: entry("s", 1)})
     assert store.load() == {KEY: entry("s", 1)}
-    other_process(make_store, "directory").update_entry(KEY, lambda e: {"updatedAt": 2})
+    other_process(make_store, "directory").update_entry(KEY, lambda e: {"updatedAt": LATER})
     assert store.load() == {KEY: entry("s", 1)}
 
     clock.ms += 1_001
 
-    assert store.load() == {KEY: entry("s", 2)}
+    assert store.load() == {KEY: entry("s", LATER)}
 
 
 def test_stores_of_one_process_share_the_process_cache(make_store: StoreFactory) -> None:
@@ -165,7 +167,7 @@ def test_stores_of_one_process_share_the_process_cache(make_store: StoreFactory)
     first.save({KEY: entry("s", 1)})
     assert first.load() == {KEY: entry("s", 1)}
 
-    other_process(make_store, "directory").update_entry(KEY, lambda e: {"updatedAt": 2})
+    other_process(make_store, "directory").update_entry(KEY, lambda e: {"updatedAt": LATER})
 
     assert second.load() == {KEY: entry("s", 1)}
 

@@ -1,5 +1,5 @@
 """The pretty encoder writes exactly the bytes of ``json.dumps(indent=2,
-ensure_ascii=False)`` -- the format SPEC.md gives both layouts -- for every JSON value,
+ensure_ascii=False)`` -- the format docs/spec.md gives both layouts -- for every JSON value,
 and defers to ``json.dumps`` (its output or its error) for anything else."""
 
 from __future__ import annotations

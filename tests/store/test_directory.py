@@ -10,13 +10,14 @@ import stat
 from typing import Any
 
 import pytest
-from helpers import PROFILE_NAMES, StoreFactory, entry, read_json, rich_entry, write_json
+from helpers import LATER, PROFILE_NAMES, StoreFactory, entry, read_json, rich_entry, write_json
 
 from reference_store import (
     CountingFileSystem,
     DirectoryStore,
     FileSystemWrapper,
     OsFileSystem,
+    Runtime,
     keyed_file_name,
     sanitize_key,
 )
@@ -119,7 +120,7 @@ def test_update_entry_writes_only_the_changed_file(
     store.save(MANY)
     counting_fs.reset()
 
-    store.update_entry(TARGET, lambda e: {"updatedAt": e["updatedAt"] + 1})
+    store.update_entry(TARGET, lambda e: {"updatedAt": LATER + e["updatedAt"]})
 
     counts = counting_fs.counts
     target = store.path_of(store.file_name(TARGET))
@@ -129,7 +130,7 @@ def test_update_entry_writes_only_the_changed_file(
     assert written[0].endswith(".tmp")
     assert in_dir(store, [dst for _src, dst in counts.replaced]) == [target]
     assert in_dir(store, counts.unlinked) == []
-    assert store.load(skip_cache=True) == {**MANY, TARGET: entry("s3", 1_004)}
+    assert store.load(skip_cache=True) == {**MANY, TARGET: entry("s3", LATER + 1_003)}
 
 
 @pytest.mark.parametrize("profile", PROFILE_NAMES)
@@ -166,7 +167,8 @@ def test_update_that_changes_nothing_writes_nothing(
     counting_fs.reset()
 
     store.update(lambda data: None)
-    store.update_entry(TARGET, lambda e: {"updatedAt": e["updatedAt"]})
+    # A null patch: any other stamps updatedAt to now (upstream), which is a change.
+    store.update_entry(TARGET, lambda e: None)
 
     assert in_dir(store, counting_fs.counts.opened_for_write) == []
     assert counting_fs.counts.count("replace") == 0
@@ -310,6 +312,29 @@ def test_hardened_reports_a_corrupt_entry_file_and_save_keeps_it(make_store: Sto
         assert handle.read() == b'{"sessionId": "torn", "updat'
 
 
+def test_quarantines_at_one_clock_value_keep_every_copy(make_store: StoreFactory) -> None:
+    """A restart's clock can repeat an earlier quarantine's value (a deterministic clock
+    always does): the second copy moved aside must not replace the first."""
+    frozen = Runtime(now_ms=lambda: 7_000)
+    contents = []
+    for round_ in (1, 2):
+        store = make_store("directory", "hardened", runtime=frozen)
+        name = keyed_file_name(TARGET)
+        os.makedirs(store.dir, exist_ok=True)
+        content = b'{"torn": %d' % round_
+        with open(store.path_of(name), "wb") as handle:
+            handle.write(content)
+        contents.append(content)
+        store.save({TARGET: entry("s", round_)})  # moves the torn file aside first
+    moved = sorted(n for n in os.listdir(store.dir) if ".corrupt." in n)
+    assert len(moved) == 2, moved
+    kept = []
+    for name in moved:
+        with open(store.path_of(name), "rb") as handle:
+            kept.append(handle.read())
+    assert sorted(kept) == sorted(contents)
+
+
 def test_seed_skips_a_corrupt_entry_file_silently_and_save_deletes_it(
     make_store: StoreFactory,
 ) -> None:
@@ -418,9 +443,9 @@ def test_enoent_during_a_write(make_store: StoreFactory, profile: str) -> None:
 
     target = store.path_of(store.file_name(TARGET))
     if profile == "seed":
-        store.update_entry(TARGET, lambda e: {"updatedAt": 2})
+        store.update_entry(TARGET, lambda e: {"updatedAt": LATER})
         assert fs.plain_writes == [target]
-        assert store.load(skip_cache=True) == {TARGET: entry("s", 2)}
+        assert store.load(skip_cache=True) == {TARGET: entry("s", LATER)}
     else:
         with pytest.raises(FileNotFoundError):
             store.update_entry(TARGET, lambda e: {"updatedAt": 2})

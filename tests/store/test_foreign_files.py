@@ -84,6 +84,8 @@ def documented() -> dict[tuple[str, str, str], frozenset[str]]:
     profile: str | None = None
     columns: list[str] = []
     for line in DOC.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            profile, columns = None, []  # another section's tables are not these
         heading = re.fullmatch(r"## Profile `(\w+)`", line.strip())
         if heading:
             profile, columns = heading.group(1), []
@@ -253,7 +255,7 @@ def initial(case: str) -> dict[str, Any]:
 
 
 def model(case: str, op: str) -> dict[str, Any]:
-    """The store's entries after the call returned ok (SPEC.md; a merge keeps what the
+    """The store's entries after the call returned ok (docs/spec.md; a merge keeps what the
     folder already holds)."""
     before = initial(case)
     if op == "save":

@@ -1,4 +1,4 @@
-"""Start-up migration from ``sessions.json`` to ``sessions.d/`` (SPEC, steps 1-5)."""
+"""Start-up migration from ``sessions.json`` to ``sessions.d/`` (docs/spec.md, steps 1-5)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import stat
 from typing import Any
 
 import pytest
-from helpers import PROFILE_NAMES, StoreFactory, entry, rich_entry, snapshot_tree, write_json
+from helpers import LATER, PROFILE_NAMES, StoreFactory, entry, rich_entry, snapshot_tree, write_json
 
 from reference_store import (
     DirectoryStore,
@@ -274,9 +274,9 @@ def test_an_open_auto_store_switches_to_the_migrated_folder(
     assert store.load() == LEGACY
 
     assert migrate(legacy_path(store_dir), profile) is True
-    updated = store.update_entry("agent:ops:main", lambda e: {"updatedAt": 3_001})
+    updated = store.update_entry("agent:ops:main", lambda e: {"updatedAt": LATER})
 
-    assert updated == {**LEGACY["agent:ops:main"], "updatedAt": 3_001}
+    assert updated == {**LEGACY["agent:ops:main"], "updatedAt": LATER}
     assert not os.path.exists(legacy_path(store_dir))
     assert load_after_restart(store_dir, profile) == {**MIGRATED, "agent:ops:main": updated}
 

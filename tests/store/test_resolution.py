@@ -1,5 +1,8 @@
-"""Key resolution (SPEC): the normalized key, else the trimmed key, else the newest case
-variant; a write stores the result under the normalized key and deletes the variants.
+"""Key resolution (docs/spec.md, docs/fidelity.md): the newest ``updatedAt`` among the
+normalized key, the trimmed key and every case variant -- a newer variant beats the
+normalized key, as upstream's ``resolveSessionStoreEntry`` decides; a tie keeps the
+normalized key, else the trimmed key. A write stores the result under the normalized key
+and deletes the variants.
 
 Stores written by older versions hold case-variant duplicates, so every layout must
 resolve them the same way.
@@ -11,7 +14,7 @@ import os
 from typing import Any
 
 import pytest
-from helpers import PROFILE_NAMES, StoreFactory, entry
+from helpers import LATER, PROFILE_NAMES, StoreFactory, entry
 
 from reference_store import SessionStore
 
@@ -34,15 +37,17 @@ def seeded(
 def bump(seen: list[dict[str, Any]]) -> Any:
     def patch(current: dict[str, Any]) -> dict[str, Any]:
         seen.append(current)
-        return {"updatedAt": current["updatedAt"] + 1000, "patched": True}
+        return {"updatedAt": LATER + current["updatedAt"], "patched": True}
 
     return patch
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
-def test_normalized_key_wins_even_over_a_newer_variant(
+def test_a_newer_variant_beats_the_normalized_key(
     make_store: StoreFactory, layout: str, profile: str
 ) -> None:
+    """Upstream replaces its pick whenever a candidate is strictly newer, the normalized
+    key included (the old summary said the normalized key always won)."""
     store = seeded(
         make_store,
         layout,
@@ -57,13 +62,31 @@ def test_normalized_key_wins_even_over_a_newer_variant(
 
     result = store.update_entry("Agent:Main:TELEGRAM:direct:x", bump(seen))
 
-    assert seen == [entry("normal", 1)]
-    assert result == entry("normal", 1001, patched=True)
+    assert seen == [entry("variant", 100)]
+    assert result == entry("variant", LATER + 100, patched=True)
     assert store.load(skip_cache=True) == {NORMAL: result, "agent:ops:main": entry("other", 7)}
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
-def test_trimmed_key_wins_over_other_variants(
+def test_a_tie_keeps_the_normalized_key(
+    make_store: StoreFactory, layout: str, profile: str
+) -> None:
+    store = seeded(
+        make_store,
+        layout,
+        profile,
+        {"AGENT:main:telegram:direct:x": entry("variant", 5), NORMAL: entry("normal", 5)},
+    )
+    seen: list[dict[str, Any]] = []
+
+    result = store.update_entry(NORMAL, bump(seen))
+
+    assert seen == [entry("normal", 5)]
+    assert store.load(skip_cache=True) == {NORMAL: result}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_trimmed_key_is_a_candidate_and_a_newer_variant_still_beats_it(
     make_store: StoreFactory, layout: str, profile: str
 ) -> None:
     store = seeded(
@@ -79,9 +102,32 @@ def test_trimmed_key_wins_over_other_variants(
 
     result = store.update_entry("  agent:main:Telegram:direct:X\t", bump(seen))
 
-    assert seen == [entry("trimmed", 1)]
+    assert seen == [entry("newest", 100)]
     assert store.load(skip_cache=True) == {NORMAL: result}
-    assert result["sessionId"] == "trimmed"
+    assert result["sessionId"] == "newest"
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_tie_without_the_normalized_key_keeps_the_trimmed_key_in_seed(
+    make_store: StoreFactory, layout: str, profile: str
+) -> None:
+    """Upstream's first pick is the trimmed key and only a strictly newer variant replaces
+    it; hardened breaks the tie by content (the same for every input order), which here
+    may pick either."""
+    store = seeded(
+        make_store,
+        layout,
+        profile,
+        {
+            "AGENT:MAIN:TELEGRAM:DIRECT:X": entry("other", 9),
+            "agent:main:Telegram:direct:X": entry("trimmed", 9),
+        },
+    )
+    result = store.update_entry(" agent:main:Telegram:direct:X ", lambda e: {"seen": True})
+    assert result is not None
+    if profile == "seed":
+        assert result["sessionId"] == "trimmed"
+    assert store.load(skip_cache=True) == {NORMAL: result}
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
@@ -101,7 +147,7 @@ def test_else_the_newest_variant_wins(make_store: StoreFactory, layout: str, pro
     result = store.update_entry(NORMAL, bump(seen))
 
     assert seen == [entry("newest", 50)]
-    assert result == entry("newest", 1050, patched=True)
+    assert result == entry("newest", LATER + 50, patched=True)
     assert store.load(skip_cache=True) == {NORMAL: result}
 
 
@@ -157,7 +203,7 @@ def test_read_updated_at_finds_a_non_normalized_key(
 def test_directory_read_updated_at_of_a_non_normalized_key_diverges_in_seed(
     make_store: StoreFactory, profile: str
 ) -> None:
-    """SPEC divergence (upstream): the seed directory layout reads only the file of the
+    """A divergence between layouts (upstream): the seed directory layout reads only the file of the
     *normalized* key, so an entry saved under a case variant is invisible to
     ``read_updated_at`` although ``load`` and the legacy layout find it. Hardened keeps
     every variant in the file of its normal form, so it finds it like legacy does."""

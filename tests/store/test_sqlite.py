@@ -1,4 +1,4 @@
-"""Layout 3, SQLite: the settings SPEC names, and what only this layout does. (The API
+"""Layout 3, SQLite: the settings docs/spec.md names, and what only this layout does. (The API
 contract itself is checked for SQLite with the other layouts in ``test_api.py``.)"""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import sqlite3
 import stat
 
 import pytest
-from helpers import PROFILE_NAMES, StoreFactory, entry
+from helpers import LATER, PROFILE_NAMES, StoreFactory, entry
 
 from reference_store import CountingFileSystem, SqliteStore, StoreError, open_store, sqlite_path
 
@@ -77,5 +77,5 @@ def test_a_failing_update_is_rolled_back(make_store: StoreFactory, profile: str)
         store.update(half_then_fail)
 
     assert store.load() == {"agent:a": entry("a", 1), "agent:b": entry("b", 2)}
-    store.update_entry("agent:a", lambda e: {"updatedAt": 3})  # not left inside a transaction
-    assert store.read_updated_at("agent:a") == 3
+    store.update_entry("agent:a", lambda e: {"updatedAt": LATER})  # not left in a transaction
+    assert store.read_updated_at("agent:a") == LATER
