@@ -610,6 +610,11 @@ def _budgets(baseline: RunResult) -> list[int]:
     return sorted(p for p in points if p >= 0)
 
 
+#: Operations after a rename that failed with ENOENT in which a store's fallback acts
+#: (remove the temp file, make the folder again, open, write and close the target).
+_FALLBACK_OPS = 6
+
+
 def _bounded(items: list[Any], limit: int, seed: int) -> list[Any]:
     if not limit or len(items) <= limit:
         return items
@@ -675,7 +680,16 @@ def plans_for(
                     FaultPlan(errors=errors, crash_at=k)
                     for k in range(op.n + 1, probe.op_count + 1)
                 ]
-                plans += [FaultPlan(errors=errors), *_bounded(crashes, share, options.seed)]
+                # The fallback's own few operations (clean-up, folder, the in-place write)
+                # come right after the failed rename: always crash inside those, and sample
+                # the rest of the run.
+                near, far = crashes[:_FALLBACK_OPS], crashes[_FALLBACK_OPS:]
+                room = share - len(near)
+                if not limit:
+                    sampled = far
+                else:
+                    sampled = _bounded(far, room, options.seed) if room > 0 else []
+                plans += [FaultPlan(errors=errors), *near, *sampled]
             specs += [replace(base, plan=p, family=family) for p in plans]
             continue
         elif kind == "power-loss":

@@ -31,8 +31,42 @@ def write_atomic(
     runtime: Runtime,
     *,
     chmod: bool = False,
+    retry_on_enoent: bool = False,
 ) -> None:
-    """Write ``path`` as ``<path>.<token>.tmp`` then rename it over ``path``."""
+    """Write ``path`` as ``<path>.<token>.tmp`` then rename it over ``path``.
+
+    ``retry_on_enoent`` picks which of upstream's two ENOENT behaviours the seed follows
+    (``enoent_fallback``): the legacy file's (the release's saveSessionStoreUnlocked) or
+    an entry file's (the pull request's writeSessionEntryToDir).
+    """
+    try:
+        _write_through_temp(fs, path, data, profile, runtime, chmod=chmod)
+    except OSError as exc:
+        if exc.errno != errno.ENOENT or not profile.enoent_fallback:
+            raise
+        if retry_on_enoent:
+            # HAZARD(enoent_fallback): the release tries the atomic write once more and,
+            # should that meet ENOENT too, returns as if it had written: the caller's
+            # acknowledged change is silently not on disk.
+            with contextlib.suppress(FileNotFoundError):
+                _write_through_temp(fs, path, data, profile, runtime, chmod=chmod)
+            return
+        # HAZARD(enoent_fallback): the pull request makes the folder again and writes the
+        # target in place -- truncate, then write, so a crash or a full disk leaves it
+        # torn or empty -- and swallows any error of that write.
+        with contextlib.suppress(OSError):
+            with contextlib.suppress(FileExistsError):
+                fs.mkdir(os.path.dirname(path))
+            fs.write_file(path, data, mode=FILE_MODE)
+        return
+    if profile.fsync:
+        fs.fsync_dir(os.path.dirname(path))  # FIX(fsync): the rename itself durable
+
+
+def _write_through_temp(
+    fs: FileSystem, path: str, data: bytes, profile: Profile, runtime: Runtime, *, chmod: bool
+) -> None:
+    """One temp file renamed over ``path``; on an error the temp file is removed."""
     tmp = f"{path}.{runtime.new_token()}{TMP_SUFFIX}"
     try:
         handle = fs.open_write(tmp, mode=FILE_MODE)
@@ -45,17 +79,10 @@ def write_atomic(
         if chmod:
             fs.chmod(tmp, FILE_MODE)
         fs.replace(tmp, path)
-    except OSError as exc:
+    except OSError:
         with contextlib.suppress(OSError):
             fs.unlink(tmp)
-        if exc.errno == errno.ENOENT and profile.enoent_fallback:
-            # HAZARD(enoent_fallback): upstream retries with a plain in-place write of the
-            # target: truncate then write, so a crash or full disk leaves it torn or empty.
-            fs.write_file(path, data, mode=FILE_MODE)
-            return
         raise
-    if profile.fsync:
-        fs.fsync_dir(os.path.dirname(path))  # FIX(fsync): the rename itself durable
 
 
 def remove_file(fs: FileSystem, path: str, profile: Profile) -> None:

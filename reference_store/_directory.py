@@ -87,6 +87,11 @@ class DirectoryStore(SessionStore):
         self.dir = directory_path(self.store_path, self.profile)
         self._dir_prefix = os.path.join(self.dir, "")
         self.journal_path = self.path_of(JOURNAL_NAME)
+        # Upstream keys its cache by the store path in both layouts: two store paths that
+        # share the seed's sessions.d/ each keep a view of their own, which the other's
+        # writes leave stale until the TTL runs out. The layout is part of the key so an
+        # auto store's legacy and directory views never meet.
+        self.cache_key = f"{self.store_path} (directory)"
         self.lock = StoreLock(self.fs, self.store_path + ".lock", self.profile, self.runtime)
 
     # --- names and parsing -----------------------------------------------------------------
@@ -215,12 +220,12 @@ class DirectoryStore(SessionStore):
     def load(self, skip_cache: bool = False) -> StoreMap:
         # Directory hits rely on the TTL alone (upstream): no mtime to check.
         if not skip_cache:
-            hit = self.cache.get(self.dir, self.runtime.now_ms(), cache_ttl_ms())
+            hit = self.cache.get(self.cache_key, self.runtime.now_ms(), cache_ttl_ms())
             if hit is not None:
                 return hit
         data = self._flatten(self._scan()[0])
         if cache_ttl_ms() > 0:
-            self.cache.put(self.dir, self.runtime.now_ms(), data, None)
+            self.cache.put(self.cache_key, self.runtime.now_ms(), data, None)
         return data
 
     def read_updated_at(self, key: str) -> int | None:
@@ -300,7 +305,7 @@ class DirectoryStore(SessionStore):
     def _seed_full_write(self, data: StoreMap, names: Iterable[str]) -> None:
         """Upstream ``save``: rewrite every entry, then unlink every other ``*.json``."""
         ensure_dir(self.fs, self.dir, self.profile)
-        self.cache.invalidate(self.dir)
+        self.cache.invalidate(self.cache_key)
         written: set[str] = set()
         for key, entry in data.items():
             name = self.file_name(key)
@@ -311,7 +316,7 @@ class DirectoryStore(SessionStore):
             if name.endswith(ENTRY_SUFFIX) and not _hidden(name) and name not in written:
                 # HAZARD(quarantine_corrupt): this deletes files the load skipped as corrupt.
                 remove_file(self.fs, self.path_of(name), self.profile)
-        self.cache.invalidate(self.dir)
+        self.cache.invalidate(self.cache_key)
 
     def _seed_diff_write(self, snapshot: dict[str, bytes], data: StoreMap) -> None:
         """Upstream diff write: changed/new entries, then removed ones; one file at a time.
@@ -324,7 +329,7 @@ class DirectoryStore(SessionStore):
         if not changed and not removed:
             return
         ensure_dir(self.fs, self.dir, self.profile)
-        self.cache.invalidate(self.dir)
+        self.cache.invalidate(self.cache_key)
         try:
             for key in changed:
                 path = self.path_of(self.file_name(key))
@@ -332,7 +337,7 @@ class DirectoryStore(SessionStore):
             for key in removed:
                 remove_file(self.fs, self.path_of(self.file_name(key)), self.profile)
         finally:
-            self.cache.invalidate(self.dir)
+            self.cache.invalidate(self.cache_key)
 
     # --- hardened: per-file operations and the intent journal --------------------------------
     def _keyed_ops(
@@ -379,7 +384,7 @@ class DirectoryStore(SessionStore):
             return
         if not folder_exists:
             ensure_dir(self.fs, self.dir, self.profile)
-        self.cache.invalidate(self.dir)
+        self.cache.invalidate(self.cache_key)
         try:
             journaled = self.profile.journal and len(ops) > 1
             if journaled:
@@ -397,7 +402,7 @@ class DirectoryStore(SessionStore):
             if journaled:
                 remove_file(self.fs, self.journal_path, self.profile)
         finally:
-            self.cache.invalidate(self.dir)
+            self.cache.invalidate(self.cache_key)
 
     def _write_journal(self, ops: dict[str, bytes | None]) -> None:
         body = {
@@ -447,7 +452,7 @@ class DirectoryStore(SessionStore):
             else:
                 write_atomic(self.fs, path, content, self.profile, self.runtime)
         remove_file(self.fs, self.journal_path, self.profile)
-        self.cache.invalidate(self.dir)
+        self.cache.invalidate(self.cache_key)
 
     def _overlay_journal(self, files: Files) -> None:
         """What readers see while a journal awaits replay: its effects applied."""

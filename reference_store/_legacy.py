@@ -121,7 +121,13 @@ class LegacyStore(SessionStore):
         self.cache.invalidate(self.store_path)
         try:
             write_atomic(
-                self.fs, self.store_path, encode_json(data), self.profile, self.runtime, chmod=True
+                self.fs,
+                self.store_path,
+                encode_json(data),
+                self.profile,
+                self.runtime,
+                chmod=True,
+                retry_on_enoent=True,
             )
         finally:
             self.cache.invalidate(self.store_path)

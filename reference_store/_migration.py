@@ -98,6 +98,8 @@ def migrate(
     if prof.check_own_paths:
         _check_own_paths(seam, store_path, prof, rt)
     if not prof.safe_backup:
+        # Upstream (migrateSessionStoreToDirectory) migrates under the store lock; the
+        # seed does not yet (docs/fidelity.md, planned).
         return _migrate_locked(store_path, prof, seam, rt)
     # Nothing to migrate (the common start-up) is answered without the lock, so it leaves
     # no trace -- not even the lock's file; the answer is checked again under the lock.
@@ -210,7 +212,8 @@ def _migrate_locked(store_path: str, prof: Profile, fs: FileSystem, rt: Runtime)
                     continue  # existing files win
                 # FIX(quarantine_corrupt): a name the store cannot read (corrupt, a symlink,
                 # a folder) holds no entry to win with; it is moved aside, and the legacy
-                # entry is merged. HAZARD: the seed skips the key, keeping it only in .bak.
+                # entry is merged. HAZARD: the seed skips the key, keeping it only in .bak
+                # (upstream writes over a file that does not parse: docs/fidelity.md, planned).
                 quarantine(fs, target, prof, rt)
             # HAZARD(staged_merge): the seed writes straight into the live folder; with
             # staged_merge the same bytes come from the complete, synced staging copy.

@@ -443,3 +443,84 @@ def test_seed_update_entry_fills_a_missing_session_id(
     assert (result["updatedAt"], result["note"]) == (5_000, "m")
     assert isinstance(result["sessionId"], str) and result["sessionId"]
     assert make_store(layout, "seed").load(skip_cache=True) == {OLD: result}
+
+
+# --- g. ENOENT while writing: the two upstream behaviours -----------------------------------
+class EnoentOnReplace(FileSystemWrapper):
+    """``replace`` fails with ENOENT ``times`` times (a temp file removed under the
+    writer, or its folder gone); counts in-place writes of a target."""
+
+    def __init__(self, times: int) -> None:
+        super().__init__(OsFileSystem())
+        self.times = times
+        self.in_place: list[str] = []
+
+    def replace(self, src: str, dst: str) -> None:
+        if self.times > 0:
+            self.times -= 1
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), src)
+        super().replace(src, dst)
+
+    def open_write(self, path: str, *, mode: int = 0o666, exclusive: bool = False) -> int:
+        if not path.endswith((".tmp", ".lock")):
+            self.in_place.append(path)
+        return super().open_write(path, mode=mode, exclusive=exclusive)
+
+
+@pytest.mark.parametrize("times", [1, 2])
+def test_seed_legacy_retries_an_enoent_write_once_then_reports_success_unwritten(
+    make_store: StoreFactory, times: int
+) -> None:
+    """RUN: the release's saveSessionStoreUnlocked retries the atomic write once on ENOENT
+    and, on a second ENOENT, returns as if it had written -- never an in-place write."""
+    fs = EnoentOnReplace(0)
+    store = open_legacy(make_store, "seed", fs=fs)
+    store.save({OLD: entry("s", 1)})
+    fs.times = times
+    result = store.update_entry(OLD, lambda e: {"updatedAt": LATER})  # returns normally
+    assert result == entry("s", LATER)
+    assert fs.in_place == []
+    on_disk = make_store("legacy", "seed").load(skip_cache=True)
+    assert on_disk == {OLD: entry("s", LATER if times == 1 else 1)}
+    assert [n for n in os.listdir(store.folder) if n.endswith(".tmp")] == []
+
+
+def test_seed_directory_writes_in_place_on_enoent_and_swallows_its_failure(
+    make_store: StoreFactory,
+) -> None:
+    """READ (PR writeSessionEntryToDir at 61f5ebc): on ENOENT the folder is made again and
+    the target written in place; a failure of that write is swallowed."""
+
+    class AlsoFailInPlace(EnoentOnReplace):
+        def write_file(
+            self, path: str, data: bytes, *, mode: int = 0o666, sync: bool = False
+        ) -> None:
+            self.in_place.append(path)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
+
+    fs = AlsoFailInPlace(0)
+    store = make_store("directory", "seed", fs=fs)
+    assert isinstance(store, DirectoryStore)
+    store.save({OLD: entry("s", 1)})
+    fs.times = 1
+    assert store.update_entry(OLD, lambda e: {"updatedAt": LATER}) == entry("s", LATER)
+    assert fs.in_place == [store.path_of(store.file_name(OLD))]
+    assert make_store("directory", "seed").load(skip_cache=True) == {OLD: entry("s", 1)}
+
+
+# --- h. the cache is keyed by the store path ------------------------------------------------
+def test_seed_directory_cache_is_kept_per_store_path(make_store: StoreFactory) -> None:
+    """READ (store-cache, PR loadSessionStore): the cache is keyed by the store path in
+    both layouts. Two store paths sharing the seed's one sessions.d/ keep a view each, so
+    a write through one leaves the other's cached view stale until its TTL runs out."""
+    cache = SessionCache()
+    a = make_store("directory", "seed", name="a.json", cache=cache)
+    b = make_store("directory", "seed", name="b.json", cache=cache)
+    assert isinstance(a, DirectoryStore) and isinstance(b, DirectoryStore)
+    assert a.dir == b.dir  # HAZARD(own_folder): one sessions.d/ for both
+    a.save({OLD: entry("s", 1)})
+    assert a.load() == {OLD: entry("s", 1)}  # cached under a.json
+    b.update_entry(OLD, lambda e: {"updatedAt": LATER})
+    assert b.load() == {OLD: entry("s", LATER)}
+    assert a.load() == {OLD: entry("s", 1)}  # stale: b's write dropped only b's view
+    assert a.load(skip_cache=True) == {OLD: entry("s", LATER)}
