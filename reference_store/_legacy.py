@@ -32,16 +32,21 @@ class LegacyStore(SessionStore):
     # --- reading ---------------------------------------------------------------------------
     def _read(self) -> tuple[StoreMap, bool]:
         """(map, corrupt): missing file is ``{}``; corrupt is ``{}`` plus a flag."""
+        data, corrupt, _raw = self._read_raw()
+        return data, corrupt
+
+    def _read_raw(self) -> tuple[StoreMap, bool, bytes | None]:
+        """:meth:`_read`, and the bytes of a file that parsed (else ``None``)."""
         try:
             raw = self.fs.read_file(self.store_path)
         except FileNotFoundError:
-            return {}, False
+            return {}, False, None
         except OSError as exc:
             if self.profile.quarantine_corrupt:
                 raise  # a file we cannot read may hold every session: never write over it
             # HAZARD(quarantine_corrupt): upstream catches every read error (EACCES, EISDIR,
             # EIO) as if the file were empty, and the next save replaces what it could not read.
-            return self._corrupt(f"unreadable: {exc.strerror or exc}")
+            return (*self._corrupt(f"unreadable: {exc.strerror or exc}"), None)
         try:
             # HAZARD(quarantine_corrupt): upstream decodes leniently, so bytes that are not
             # UTF-8 inside a string load as U+FFFD and the next save writes that in their
@@ -50,10 +55,10 @@ class LegacyStore(SessionStore):
             data = decode(raw)
         except ValueError as exc:
             reason = "empty file" if not raw else f"unparsable JSON: {exc}"
-            return self._corrupt(reason)
+            return (*self._corrupt(reason), None)
         if not isinstance(data, dict):
-            return self._corrupt(f"top level is {type(data).__name__}, not an object")
-        return data, False
+            return (*self._corrupt(f"top level is {type(data).__name__}, not an object"), None)
+        return data, False, raw
 
     def _corrupt(self, reason: str) -> tuple[StoreMap, bool]:
         # HAZARD(quarantine_corrupt): upstream silently treats a corrupt file as {} and
@@ -97,24 +102,36 @@ class LegacyStore(SessionStore):
     # --- writing ---------------------------------------------------------------------------
     def _change_all(self, mutator: Callable[[StoreMap], T], *, full_write: bool) -> T:
         with self.lock.held():
-            data, corrupt = self._read()
+            data, corrupt, raw = self._read_raw()
             result = self._run_mutator(data, mutator, None)
-            self._persist(data, corrupt)
+            self._persist(data, corrupt, raw)
             return result
 
     def _change_key(self, key: str, change: Callable[[StoreMap], Any], *, fresh: bool) -> Any:
         with self.lock.held():
+            raw = None
             if fresh:
-                data, corrupt = self._read()
+                data, corrupt, raw = self._read_raw()
             else:
                 data, corrupt = self.load(), False
             result = change(data)
             if isinstance(result, Unwritten):
                 return result.result
-            self._persist(data, corrupt)
+            self._persist(data, corrupt, raw)
             return result
 
-    def _persist(self, data: StoreMap, corrupt: bool) -> None:
+    def _persist(self, data: StoreMap, corrupt: bool, raw: bytes | None = None) -> None:
+        """Write ``data`` over the file, which held ``raw`` when it was read (if known).
+
+        A write of exactly the bytes just read is skipped, as upstream's
+        saveSessionStoreUnlocked skips one equal to what the process last read or wrote
+        (the lock is still taken). Upstream compares with its own last view, which may be
+        older than the disk; here it is the read under the lock, so only a call that
+        changed nothing is skipped.
+        """
+        content = encode_json(data)
+        if raw is not None and not corrupt and content == raw:
+            return
         if corrupt and self.profile.quarantine_corrupt:
             with contextlib.suppress(FileNotFoundError):
                 quarantine(self.fs, self.store_path, self.profile, self.runtime)
@@ -123,7 +140,7 @@ class LegacyStore(SessionStore):
             write_atomic(
                 self.fs,
                 self.store_path,
-                encode_json(data),
+                content,
                 self.profile,
                 self.runtime,
                 chmod=True,
