@@ -1,11 +1,14 @@
 """The store lock: an in-process FIFO queue plus a cross-process lock file.
 
 Protocol (upstream, the seed profile): the lock file ``<store_path>.lock`` is created
-with ``O_CREAT|O_EXCL`` and holds ``{"pid", "createdAt"}``; its existence *is* the lock.
-Acquire times out after 10 s with backoff ``min(1000, 50*attempt)`` ms between attempts.
-A lock file older than 30 s is stale and taken over -- even while its holder is alive
-and working (two writers at once) -- and the file is created empty and written
-afterwards, so a crash in between leaves a lock nobody can attribute.
+with ``O_CREAT|O_EXCL`` and holds ``{"pid", "createdAt"}`` (pretty JSON, an ISO time);
+its existence *is* the lock. Acquire times out after 10 s with backoff
+``min(1000, 50*attempt)`` ms between attempts. A lock whose holder is gone (its pid dead,
+or this process's own pid on a lock it does not hold) is taken over at once; a lock file
+older than 30 s is stale and taken over too -- even while its holder is alive and working
+(two writers at once). The file is created empty and written afterwards, so a crash in
+between leaves a lock nobody can attribute, which blocks every writer until the file
+itself is 30 s old.
 
 Hardened (``lock_dies_with_holder``): the lock is an OS advisory lock (``flock``) on
 ``<store_path>.flock``, a file that is created once and never removed and holds no data.
@@ -28,6 +31,7 @@ would not exclude two threads that share an open file, and would not be fair).
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import os
 import threading
@@ -101,6 +105,30 @@ def flock_path(lock_path: str) -> str:
     """The hardened lock's file for the upstream lock path ``<store>.lock``."""
     stem = lock_path[: -len(".lock")] if lock_path.endswith(".lock") else lock_path
     return stem + ".flock"
+
+
+def _iso_ms(ms: int) -> str:
+    """``new Date(ms).toISOString()``: UTC, milliseconds, a ``Z``."""
+    moment = datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _created_ms(value: object) -> int | None:
+    """``createdAt`` of a lock payload in ms: upstream's ISO string; also the integer
+    milliseconds this store's earlier versions wrote (upstream finds those invalid)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return int(moment.timestamp() * 1000)
 
 
 class StoreLock:
@@ -190,7 +218,11 @@ class StoreLock:
             self.runtime.sleep(min(1000, 50 * attempt) / 1000)
 
     def _content(self) -> bytes:
-        return json.dumps({"pid": self.runtime.pid, "createdAt": self.runtime.now_ms()}).encode()
+        # Upstream's payload: pretty JSON, createdAt an ISO-8601 string in UTC. (The
+        # release adds the holder's start time from /proc on Linux, which a simulated
+        # process has none of: left out.)
+        created = _iso_ms(self.runtime.now_ms())
+        return json.dumps({"pid": self.runtime.pid, "createdAt": created}, indent=2).encode()
 
     def _try_take(self) -> bool:
         if self.kernel_lock:
@@ -198,8 +230,9 @@ class StoreLock:
             self._handle = self.fs.try_lock(self.path, mode=0o600)
             return self._handle is not None
         # HAZARD(lock_dies_with_holder): created empty, then written; a crash in between
-        # leaves an anonymous lock file that only the 30 s age rule can clear, and a
-        # crashed holder's lock blocks everyone for 30 s.
+        # leaves an anonymous lock file that only the 30 s age rule can clear: it blocks
+        # every writer until then (a holder that died after writing its pid is taken over
+        # at once, as upstream does; one alive past 30 s is taken over from).
         try:
             handle = self.fs.open_write(self.path, mode=0o600, exclusive=True)
         except FileExistsError:
@@ -222,22 +255,30 @@ class StoreLock:
             return None, None
         pid, created = raw.get("pid"), raw.get("createdAt")
         return (
-            pid if isinstance(pid, int) else None,
-            created if isinstance(created, int) else None,
+            pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
+            _created_ms(created),
         )
 
     def _is_stale(self) -> bool:
-        """Upstream's rule: a lock whose ``createdAt`` -- or, when unreadable, whose
-        file -- is older than the stale age is taken over, alive holder or not."""
+        """Upstream's rule (the release's session write lock, stale age 30 s): a lock whose
+        holder is gone -- its pid dead, or this very process's pid on a lock this process
+        does not hold (a crashed earlier life of it) -- or whose ``createdAt`` is older
+        than the stale age is taken over at once, alive holder or not. A lock naming no
+        pid or no readable ``createdAt`` is taken over only once its *file* is older than
+        the stale age: it may be a holder between its create and its write."""
         try:
-            _pid, created = self._read_holder()
+            pid, created = self._read_holder()
         except FileNotFoundError:
             return False  # released meanwhile: just retry the create
         now = self.runtime.now_ms()
-        if created is not None:
-            return now - created > self.stale_ms
-        # An unreadable lock is judged by its file's age: it may be a holder between its
-        # create and its write, and taking it over at once would let two writers in.
+        # The FIFO lets no other thread of this process reach the file while this one
+        # waits, so a lock naming this pid is nobody's.
+        if pid is not None and (pid == self.runtime.pid or not self.runtime.pid_alive(pid)):
+            return True
+        if created is not None and now - created > self.stale_ms:
+            return True
+        if pid is not None and created is not None:
+            return False
         try:
             mtime_ms = self.fs.stat(self.path).mtime_ns // 1_000_000
         except FileNotFoundError:

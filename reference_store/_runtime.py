@@ -1,4 +1,5 @@
-"""What a store takes from its process: the clock, fresh tokens, its pid, sleeping.
+"""What a store takes from its process: the clock, fresh tokens, its pid, sleeping, and
+whether another process is alive (the seed's lock asks, as upstream's does).
 
 Injected so the harness can make runs deterministic (a clock that advances only when
 read or slept on, and counter-based temp names, give byte-identical traces) and can
@@ -25,6 +26,26 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (upstream's isPidAlive)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, owned by someone else
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("State:"):
+                    return "Z" not in line.split(":", 1)[1].split()[:1]
+    except OSError:
+        pass  # no /proc (not Linux): existence is all there is to know
+    return True
+
+
 def _token() -> str:
     # 64 random bits name a temp file: unique enough across processes and restarts, and
     # a tenth of uuid4()'s cost, which showed in the profile of every update.
@@ -37,6 +58,7 @@ class Runtime:
     new_token: Callable[[], str] = _token
     pid: int = field(default_factory=os.getpid)
     sleep: Callable[[float], None] = time.sleep
+    pid_alive: Callable[[int], bool] = _pid_alive
 
 
 class ManualClock:

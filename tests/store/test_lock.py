@@ -9,6 +9,7 @@ when the lock "sleeps", so timeouts and ages never cost real time.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import fcntl
 import json
 import os
@@ -76,23 +77,64 @@ def read(lock_path: str) -> bytes:
 def test_seed_lock_names_its_holder_and_is_removed_on_release(lock_path: str) -> None:
     lock = new_lock(lock_path, SEED)
     with lock.held():
-        content = json.loads(read(lock_path))
+        raw = read(lock_path)
+        content = json.loads(raw)
         assert content["pid"] == os.getpid()
-        assert content["createdAt"] > START_MS
+        assert iso_ms(content["createdAt"]) > START_MS
+        assert raw.startswith(b'{\n  "pid": ')  # upstream's payload: pretty JSON
     assert not os.path.exists(lock_path)
     assert not lock.last.took_over
 
 
+def iso_ms(text: str) -> int:
+    """Milliseconds of upstream's ``createdAt`` (``new Date().toISOString()``)."""
+    assert text.endswith("Z"), text
+    return int(datetime.datetime.fromisoformat(text[:-1] + "+00:00").timestamp() * 1000)
+
+
 def test_seed_takes_a_stale_lock_over_from_a_live_holder(lock_path: str) -> None:
-    """HAZARD(lock_dies_with_holder), upstream: age alone decides, so a holder that is
-    alive and merely slow (here: this very process) loses its lock after 30 s."""
-    plant(lock_path, pid=os.getpid(), created_at=START_MS - LOCK_STALE_MS - 1_000)
+    """HAZARD(lock_dies_with_holder), upstream: a holder that is alive and merely slow
+    (here: this test's parent process) loses its lock once it is 30 s old."""
+    plant(lock_path, pid=os.getppid(), created_at=START_MS - LOCK_STALE_MS - 1_000)
     lock = new_lock(lock_path, SEED)
 
     with lock.held():
         assert lock.last.took_over
-        assert json.loads(read(lock_path))["createdAt"] > START_MS
+        assert iso_ms(json.loads(read(lock_path))["createdAt"]) > START_MS
     assert not os.path.exists(lock_path)
+
+
+def exited_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+@pytest.mark.parametrize("holder", ["dead", "this process"])
+@pytest.mark.parametrize("created", ["iso", "int"])
+def test_seed_takes_a_fresh_lock_of_a_gone_holder_over_at_once(
+    lock_path: str, holder: str, created: str
+) -> None:
+    """RUN (the release's lock): a dead pid, or this process's own pid on a lock it does
+    not hold (an earlier life that crashed), is taken over at once, however fresh."""
+    pid = exited_pid() if holder == "dead" else os.getpid()
+    when: object = START_MS if created == "int" else "2023-11-14T22:13:20.000Z"
+    with open(lock_path, "w", encoding="utf-8") as handle:
+        json.dump({"pid": pid, "createdAt": when}, handle)
+    lock = new_lock(lock_path, SEED, timeout_ms=1_000)
+
+    with lock.held():
+        assert lock.last.took_over
+    assert not os.path.exists(lock_path)
+
+
+def test_seed_waits_for_a_fresh_iso_lock_of_a_live_holder(lock_path: str) -> None:
+    with open(lock_path, "w", encoding="utf-8") as handle:
+        json.dump({"pid": os.getppid(), "createdAt": "2023-11-14T22:13:20.000Z"}, handle)
+    lock = new_lock(lock_path, SEED, timeout_ms=1_000)
+
+    assert f"pid={os.getppid()}" in str(times_out(lock))
 
 
 def test_seed_waits_for_a_lock_younger_than_the_stale_age(lock_path: str) -> None:
