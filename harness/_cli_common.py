@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -30,7 +30,9 @@ __all__ = [
     "NOT_A_TERMINAL_WIDTH",
     "CommandError",
     "color_choice",
+    "eta_text",
     "make_console",
+    "promise_line",
     "verbose_option",
 ]
 
@@ -97,3 +99,25 @@ def make_console(*, stderr: bool = False, quiet: bool = False) -> Console:
 def verbose_option(help_text: str) -> Callable[[F], F]:
     """``-v/--verbose``, with what it adds for this command."""
     return click.option("--verbose", "-v", is_flag=True, help=help_text)
+
+
+def promise_line(profile: str, broken: int, kinds: Iterable[str]) -> str:
+    """The last line of ``explore`` and ``gate``: whether ``profile`` broke a promise,
+    for a reader who looks at nothing else (and a CI log's tail)."""
+    listed = ", ".join(sorted(set(kinds)))
+    if broken:
+        plural = "promise" if broken == 1 else "promises"
+        return f"{profile}: {broken} {plural} broken ({listed})"
+    if listed:
+        # Violations no promise is judged on here (a kind under power loss, say).
+        return f"{profile}: no promise broken (violations outside the promises: {listed})"
+    return f"{profile}: no promise broken"
+
+
+def eta_text(done: int, total: int, elapsed: float) -> str:
+    """``ETA 1m20s`` from the pace so far; empty before the first item is done."""
+    if done <= 0 or done >= total:
+        return ""
+    left = elapsed / done * (total - done)
+    minutes, seconds = divmod(round(left), 60)
+    return f"ETA {minutes}m{seconds:02d}s" if minutes else f"ETA {seconds}s"

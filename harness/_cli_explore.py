@@ -17,13 +17,15 @@ from rich.progress import (
     TaskID,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 from rich.table import Table
 
-from ._cli_common import CommandError, make_console, verbose_option
+from ._cli_common import CommandError, make_console, promise_line, verbose_option
 from ._errors import HarnessError
 from ._explorer import (
     BACKENDS,
+    DEFAULT_MAX_POINTS,
     FS_SEMANTICS,
     ExploreOptions,
     ExploreResult,
@@ -100,6 +102,9 @@ def _phase_progress(console: Console, *, quiet: bool) -> Iterator[Callable[[int,
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        # A full exploration takes minutes: say how many are left, not only how many went.
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
         console=console,
         disable=quiet,
     ) as progress:
@@ -272,9 +277,9 @@ def print_summary(summary: Summary, console: Console) -> None:
 @click.option(
     "--backend",
     type=click.Choice([*BACKENDS, "both"]),
-    default="fake",
+    default="real",
     show_default=True,
-    help="pyfakefs, a real temp folder, or both.",
+    help="A real temp folder (fastest; the default of gate and report too), pyfakefs, or both.",
 )
 @click.option(
     "--fs-semantics",
@@ -312,17 +317,17 @@ def print_summary(summary: Summary, console: Console) -> None:
 @click.option(
     "--max-points",
     type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Bound on fault points per fault family and configuration (0: all; "
-    "variants may set their own bound).",
+    default=None,
+    help=f"Bound on fault points per fault family and configuration, sampled with --seed "
+    f"(0: every one; variants may set their own bound). Default: {DEFAULT_MAX_POINTS}, as "
+    "gate and report; with --full: 0.",
 )
 @run_timeout_option
 @click.option(
     "--full",
     is_flag=True,
-    help="Also the heavy variants (1,000-entry migrations, sampled; --max-points raises "
-    "their bound).",
+    help="Every fault point (--max-points 0 unless given) and the heavy variants "
+    "(1,000-entry migrations, sampled; --max-points raises their bound).",
 )
 @click.option(
     "--out",
@@ -341,7 +346,9 @@ def print_summary(summary: Summary, console: Console) -> None:
     "fail_on",
     multiple=True,
     type=click.Choice(PROFILES),
-    help="Exit 1 when a run of this profile shows a violation (repeatable).",
+    help="Exit 1 when a run of this profile shows a violation (repeatable; default: "
+    "exit 0 whatever is found, since the seed profile breaks promises by design). "
+    "The last line says, per profile, whether a promise was broken.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or table.")
 @verbose_option("Also list every replay file written.")
@@ -384,7 +391,7 @@ def explore_command(
     jobs: int,
     seed: int,
     power_samples: int,
-    max_points: int,
+    max_points: int | None,
     full: bool,
     run_timeout: float,
     out: str,
@@ -397,11 +404,18 @@ def explore_command(
     kill_points: int,
     random_kills: int,
 ) -> None:
-    """Crash, fill and fail each scenario's workload at every I/O operation.
+    """Crash, fill and fail each scenario's workload at its I/O operations.
 
     Every run is checked by the oracle after a fresh store recovers the files; each
     distinct violation is written as a replay file. The same scenario, options and seed
     always give the same traces.
+
+    Defaults, as gate and report: real temp folders and a seeded sample of at most
+    25 fault points per fault family and configuration; --full explores every point
+    (and the heavy variants), --backend fake or both runs on pyfakefs.
+
+    The last line says, per profile, whether a promise was broken; --fail-on PROFILE
+    turns a violation of that profile into exit status 1.
 
     The default --out is the folder `store-harness report` (`make report`) writes: a
     crash-summary.json already there is replaced, and a line says so.
@@ -412,7 +426,7 @@ def explore_command(
         jobs=jobs,
         seed=seed,
         power_samples=power_samples,
-        max_points=max_points,
+        max_points=(0 if full else DEFAULT_MAX_POINTS) if max_points is None else max_points,
         full=full,
         run_timeout=run_timeout,
     )
@@ -457,7 +471,24 @@ def explore_command(
     failing = [p for p in fail_on if summary.violations_for(p)]
     if failing:
         click.echo(f"violations found for profile(s): {', '.join(failing)}", err=True)
+    click.echo(summary_promise_line(summary), err=True)
+    if failing:
         sys.exit(1)
+
+
+def summary_promise_line(summary: Summary) -> str:
+    """One line: per profile explored, how many promises of the promise table it broke
+    and the violation kinds found."""
+    parts = []
+    for profile in sorted({r["profile"] for r in summary.runs}):
+        broken = {
+            row["promise"]
+            for row in summary.promises
+            if row["profile"] == profile and row.get("kept") is False
+        }
+        kinds = [k for r in summary.runs if r["profile"] == profile for k in r["kinds"]]
+        parts.append(promise_line(profile, len(broken), kinds))
+    return "; ".join(parts) or "nothing explored"
 
 
 def _run_real_exploration(

@@ -6,6 +6,7 @@ import importlib
 import importlib.util
 import os
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,19 +14,19 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from ._cli_common import CommandError, make_console, verbose_option
+from ._cli_common import CommandError, eta_text, make_console, promise_line, verbose_option
 from ._cli_explore import run_timeout_option
 from ._errors import HarnessError, UsageError
-from ._explorer import BACKENDS, ExploreOptions
+from ._explorer import BACKENDS, DEFAULT_MAX_POINTS, ExploreOptions
 from ._oracle import VIOLATION_KINDS
 from .gate import (
-    DEFAULT_MAX_POINTS,
     GATE_LAYOUTS,
     PROMISE_PROFILES,
+    CaseResult,
     CheckOptions,
-    Configuration,
     GateResult,
     MutantLike,
+    MutantVerdict,
     Shard,
     not_explored_lines,
     run_gate,
@@ -135,11 +136,16 @@ def _store_cmd_available() -> bool:
 @click.option(
     "--max-points",
     type=click.IntRange(min=0),
-    default=DEFAULT_MAX_POINTS,
-    show_default=True,
-    help="Fault points per fault family and configuration (0: every one).",
+    default=None,
+    help="Fault points per fault family and configuration, sampled with --seed (0: every "
+    f"one). Default: {DEFAULT_MAX_POINTS}, as explore and report; with --full: 0.",
 )
-@click.option("--full", is_flag=True, help="Also the heavy variants (1,000-entry stores).")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Every fault point (--max-points 0 unless given) and the heavy variants "
+    "(1,000-entry stores).",
+)
 @run_timeout_option
 @click.option(
     "--machine-examples",
@@ -225,7 +231,7 @@ def gate_command(
     profile: str | None,
     promises: str,
     waive: tuple[str, ...],
-    max_points: int,
+    max_points: int | None,
     full: bool,
     run_timeout: float,
     machine_examples: int,
@@ -254,6 +260,10 @@ def gate_command(
     Before anything runs, a pre-flight checks that the harness can drive the store: the
     profile, the signatures of open and migrate, one open and close in an empty temp
     folder. A store that fails it is a usage error.
+
+    Defaults, as explore and report: real temp folders and a seeded sample of at most
+    25 fault points per fault family and configuration; --full runs every point (and
+    the heavy variants).
 
     \b
     Exit status: 0 passed; 1 a violation (or, with --mutants, a bug not caught);
@@ -286,7 +296,13 @@ def gate_command(
             "profile": profile,
             "promises": promise_profile,
             "options": ExploreOptions(
-                jobs=jobs, seed=seed, max_points=max_points, full=full, run_timeout=run_timeout
+                jobs=jobs,
+                seed=seed,
+                max_points=(0 if full else DEFAULT_MAX_POINTS)
+                if max_points is None
+                else max_points,
+                full=full,
+                run_timeout=run_timeout,
             ),
             "shard": part,
             "budget": budget,
@@ -303,16 +319,24 @@ def gate_command(
         if mutants_ref:
             sys.exit(_gate_mutants(mutants_ref, mutant_scope, names, gate_kwargs, out, console))
 
-        def report(done: int, total: int, config: Configuration) -> None:
+        started = time.monotonic()
+
+        def report(done: int, total: int, case: CaseResult) -> None:
             # markup=False: a configuration id ends in "[...]", which rich reads as a tag.
-            console.print(f"[{done}/{total}] {config.id}", highlight=False, markup=False)
+            eta = eta_text(done, total, time.monotonic() - started)
+            console.print(
+                f"[{done}/{total}] {case.configuration.id}: {case_verdict(case)}"
+                + (f"; {eta}" if eta else ""),
+                highlight=False,
+                markup=False,
+            )
 
         result = run_gate(
             store,
             store_cmd=store_cmd,
             scenarios=names,
             replays_dir=replays,
-            progress=report,
+            on_case=report,
             check_store=True,
             **gate_kwargs,
         )
@@ -325,10 +349,41 @@ def gate_command(
     click.echo(
         f"gate {result.verdict()}: {len(result.cases)} configurations, {len(result.failed)} "
         f"failed, {len(result.skipped)} skipped, {len(result.unclaimed)} not explored, "
-        f"{result.runs} runs; summary {paths['markdown']}, JUnit {paths['junit']}",
+        f"{result.runs} runs; summary {paths['markdown']}, JUnit {paths['junit']}, "
+        f"verdict {paths['json']}{_replays_text(result)}",
         err=True,
     )
+    click.echo(gate_promise_line(result), err=True)
     sys.exit(result.exit_code)
+
+
+def _replays_text(result: GateResult) -> str:
+    replays = [p for case in result.failed for p in case.replays]
+    if not replays:
+        return ""
+    folders = sorted({os.path.dirname(p) for p in replays})
+    return f", {len(replays)} replay files in {', '.join(f + '/' for f in folders)}"
+
+
+def case_verdict(case: CaseResult) -> str:
+    """How one configuration ended, for its progress line."""
+    if case.status == "failed":
+        return f"FAILED ({', '.join(sorted(case.kinds)) or case.reason or 'error'})"
+    return case.status
+
+
+def gate_promise_line(result: GateResult) -> str:
+    """The gate's last line: how many promises of the promise table its failures broke."""
+    from ._summary import PROMISES
+
+    kinds = {kind for case in result.failed for kind in case.kinds}
+    # Promises judged on every family: the power-loss row repeats their kinds.
+    broken = [p for p in PROMISES if p.families is None and p.kinds & kinds]
+    label = result.profile
+    if result.promises.name != result.profile:
+        # The store opened with one profile and held to another's promises: name both.
+        label = f"{result.profile} (held to the {result.promises.name} promises)"
+    return promise_line(label, len(broken), kinds)
 
 
 def _print_cases(result: GateResult, console: Console, *, verbose: bool) -> None:
@@ -358,14 +413,26 @@ def _gate_mutants(
     console: Console,
 ) -> int:
     mutants = load_mutants(ref)
-    verdicts = run_mutants(
-        mutants,
-        scope="claimed" if scope == "claimed" else "all",
-        scenarios=names,
-        replays_dir=os.path.join(out, "mutants"),
-        progress=lambda name: console.print(f"mutant {name}", highlight=False),
-        **gate_kwargs,
-    )
+    started = time.monotonic()
+    verdicts: list[MutantVerdict] = []
+    # One mutant at a time, so that each one's verdict is shown as soon as it is known.
+    for done, mutant in enumerate(mutants, 1):
+        (verdict,) = run_mutants(
+            [mutant],
+            scope="claimed" if scope == "claimed" else "all",
+            scenarios=names,
+            replays_dir=os.path.join(out, "mutants"),
+            **gate_kwargs,
+        )
+        verdicts.append(verdict)
+        eta = eta_text(done, len(mutants), time.monotonic() - started)
+        console.print(
+            Text.assemble(
+                f"[{done}/{len(mutants)}] mutant {mutant.name}: ",
+                _mutant_verdict(verdict),
+                f"; {eta}" if eta else "",
+            )
+        )
     md_path, json_path = write_mutation_score(verdicts, out)
     missed = [v for v in verdicts if not v.caught]
     silent = [(v.name, s) for v in verdicts for s in v.missed]
@@ -381,3 +448,12 @@ def _gate_mutants(
         err=True,
     )
     return 1 if missed or silent else 0
+
+
+def _mutant_verdict(verdict: MutantVerdict) -> Text:
+    if not verdict.caught:
+        return Text("MISSED (no scenario caught it)", style="red")
+    text = Text(f"caught by {', '.join(verdict.caught_by)}", style="green")
+    if verdict.missed:
+        text.append(f"; MISSED by {', '.join(verdict.missed)}", style="yellow")
+    return text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import time
 from pathlib import Path
 from typing import Any
 
@@ -217,6 +218,16 @@ def report_command(
     """
     argv = command_line(ctx)
     full = bool(options.get("full"))
+    phases: list[tuple[str, int]] = []
+    started = time.perf_counter_ns()
+
+    def lap(name: str) -> None:
+        # the report's wall time covers every step, not only the benchmark's own
+        nonlocal started
+        now = time.perf_counter_ns()
+        phases.append((name, now - started))
+        started = now
+
     # Re-rendering earlier results must not run (and overwrite) a new exploration.
     if run_explore and from_json is None:
         points = (0 if full else QUICK_MAX_POINTS) if max_points is None else max_points
@@ -233,8 +244,10 @@ def report_command(
             jobs=jobs,
             quiet=quiet,
         )
+        lap("crash exploration")
     if not no_mutants and from_json is None:
         _mutants_step(out, ref=mutants_ref, jobs=jobs, quiet=quiet)
+        lap("seeded bugs")
     if from_json is not None:
         try:
             results = load_results(from_json)
@@ -242,9 +255,18 @@ def report_command(
             raise click.ClickException(f"cannot read {from_json}: {exc}") from None
     else:
         results = run_with_progress(config_from_options(**options), argv, quiet=quiet)
-    files = write_report(results, out, rendered_by=shlex.join(argv))
+        lap("benchmarks")
+    files = write_report(
+        results,
+        out,
+        rendered_by=shlex.join(argv),
+        replays=Path(replays),
+        # a render of saved results has no steps of its own worth a wall time
+        phases=phases if from_json is None else (),
+    )
+    grid = "full grid" if results.run.config.get("full") else "quick grid"
     for finding in files.findings:
-        verdict = f" [goal {finding.verdict}]" if finding.verdict else ""
+        verdict = f" [goal {finding.verdict}, {grid}]" if finding.verdict else ""
         click.echo(f"- {finding.question}\n  {finding.answer}{verdict}")
     click.echo(f"\nresults: {files.results}\nreport:  {files.markdown}\nhtml:    {files.html}")
     if files.crash_summary is not None:

@@ -54,6 +54,7 @@ from .foreignfs import FS_SEMANTICS, NameRules, semantics, spelling_layer
 
 __all__ = [
     "BACKENDS",
+    "DEFAULT_MAX_POINTS",
     "FS_SEMANTICS",
     "ExploreOptions",
     "RunResult",
@@ -136,6 +137,12 @@ class RunResult:
     op_count: int
     write_sizes: tuple[tuple[int, int], ...] = ()  # (op number, bytes) of each write
     unsynced: tuple[str, ...] = ()
+
+
+#: Fault points per fault family and configuration that ``explore``, ``gate`` and
+#: ``report`` sample by default, so that one story holds for every command: a bounded
+#: seeded sample on real folders, ``--full`` for every point.
+DEFAULT_MAX_POINTS = 25
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ from ._oracle import Violation
 from ._replay_check import check_scenario_replay
 from ._target import StoreTarget
 from ._target_source import TargetSource, load_target
-from ._workload import canonical
 
 __all__ = [
     "REPLAY_FORMAT",
@@ -66,7 +65,35 @@ def replay_id(result: RunResult, violation: Violation) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
 
 
+def _json(value: Any) -> str:
+    """A value whole, as JSON: the part that differs may sit anywhere in it."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+_MISSING = object()
+
+
+def _field_diffs(path: str, want: Any, got: Any) -> list[str]:
+    """One line per differing leaf below ``path``: objects are walked key by key, so a
+    long entry that differs in one field shows that field, not two equal prefixes."""
+    if isinstance(want, Mapping) and isinstance(got, Mapping):
+        lines: list[str] = []
+        for name in sorted(set(want) | set(got)):
+            sub = f"{path}.{name}" if path else str(name)
+            lines += _field_diffs(sub, want.get(name, _MISSING), got.get(name, _MISSING))
+        return lines
+    if want == got:
+        return []
+    if got is _MISSING:
+        return [f"{path}: missing (expected {_json(want)})"]
+    if want is _MISSING:
+        return [f"{path}: unexpected {_json(got)}"]
+    return [f"{path}: found {_json(got)}, expected {_json(want)}"]
+
+
 def _diff(found: Mapping[str, Any] | None, expected: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The oracle's diff between ``found`` and the closest allowed state: per key that
+    differs, each differing field by its path (``deliveryContext.to``), values whole."""
     if found is None:
         return ["(nothing could be loaded)"]
     options = list(expected)
@@ -77,16 +104,21 @@ def _diff(found: Mapping[str, Any] | None, expected: Iterable[Mapping[str, Any]]
     )
     lines: list[str] = []
     for key in sorted(set(found) | set(closest)):
-        want, got = closest.get(key), found.get(key)
+        want, got = closest.get(key, _MISSING), found.get(key, _MISSING)
         if want == got:
             continue
-        if got is None:
-            lines.append(f"- {key}: missing (expected {canonical({'v': want})[5:-1][:100]})")
-        elif want is None:
-            lines.append(f"+ {key}: unexpected {canonical({'v': got})[5:-1][:100]}")
+        if got is _MISSING:
+            lines.append(f"- {key}: missing (expected {_json(want)})")
+        elif want is _MISSING:
+            lines.append(f"+ {key}: unexpected {_json(got)}")
+        elif isinstance(want, Mapping) and isinstance(got, Mapping):
+            fields = _field_diffs("", want, got)
+            lines.append(
+                f"~ {key}: {len(fields)} field{' differs' if len(fields) == 1 else 's differ'}"
+            )
+            lines += [f"    {line}" for line in fields]
         else:
-            lines.append(f"~ {key}: found {canonical({'v': got})[5:-1][:100]}")
-            lines.append(f"  {' ' * len(key)}  expected {canonical({'v': want})[5:-1][:100]}")
+            lines.append(f"~ {key}: found {_json(got)}, expected {_json(want)}")
     return lines
 
 

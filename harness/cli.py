@@ -60,7 +60,7 @@ def main(ctx: click.Context, /, color: bool | None) -> None:
     \b
     Typical runs:
       store-harness scenarios                      list what can be explored
-      store-harness explore --scenario all         crash every workload at every I/O
+      store-harness explore --scenario all         crash every workload at its I/O
       store-harness replay reports/replays/X.json  re-run one failure, show its trace
       store-harness bench                          contention benchmarks (real folders)
       store-harness report                         all of the above into reports/latest/

@@ -45,7 +45,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from ._contain import run_contained
 from ._errors import UsageError
-from ._explorer import ExploreOptions, ExploreResult, RunResult, explore
+from ._explorer import DEFAULT_MAX_POINTS, ExploreOptions, ExploreResult, RunResult, explore
 from ._gate_concurrency import run_target_concurrency
 from ._gate_machine import MachineRun, run_target_machine
 from ._machine_replay import MachineReplay, write_machine_replay
@@ -59,6 +59,7 @@ from ._target_source import source_of
 __all__ = [
     "CHECKS",
     "CONCURRENCY_CHECK",
+    "DEFAULT_MAX_POINTS",
     "GATE_LAYOUTS",
     "KILL_BACKEND",
     "MACHINE_CHECK",
@@ -97,7 +98,6 @@ GATE_LAYOUTS = ("legacy", "directory", "auto")
 #: The backend of a store behind the adapter protocol: its process is SIGKILLed for real
 #: (``harness.realkill``), which is the real version of the ``crash`` family only.
 KILL_BACKEND = "kill"
-DEFAULT_MAX_POINTS = 25
 #: The gate's own checks, beside the scenario catalog (selected by name like scenarios).
 MACHINE_CHECK = "machine"
 CONCURRENCY_CHECK = "concurrency"
@@ -961,6 +961,7 @@ def run_gate(
     store_cmd: str | None = None,
     checks: CheckOptions | None = None,
     check_store: bool = False,
+    on_case: Callable[[int, int, CaseResult], None] | None = None,
 ) -> GateResult:
     """Run every claimed configuration of ``scenarios`` (names or globs; ``machine`` and
     ``concurrency`` name the gate's own checks, ``all`` is everything) against ``store``.
@@ -979,6 +980,9 @@ def run_gate(
     (profile, signatures, one open and close in a temp root) raises :class:`UsageError`
     for a store the harness cannot drive at all; without it such a store fails every
     configuration, each as a store regression (the front doors turn it on).
+
+    ``on_case(done, total, case)`` is called after each configuration that ran, with
+    its verdict (``progress`` only names the configuration).
     """
     if store_cmd is not None:
         target = _command_target(store_cmd)
@@ -1036,6 +1040,8 @@ def run_gate(
         )
         if progress is not None:
             progress(done + 1, len(mine), config)
+        if on_case is not None:
+            on_case(done + 1, len(mine), cases[-1])
     return GateResult(
         target=target.name,
         profile=chosen_profile,

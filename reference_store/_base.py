@@ -144,9 +144,7 @@ class SessionStore(ABC):
                 validate_entry(normalized, merged)
             # It also stamps the entry: updatedAt never goes back and is at least now, and
             # a missing sessionId is kept from the entry or minted (both keep their place).
-            merged["updatedAt"] = max(
-                _timestamp(entry), _timestamp(patch), self.runtime.now_ms()
-            )
+            merged["updatedAt"] = max(_timestamp(entry), _timestamp(patch), self.runtime.now_ms())
             if merged.get("sessionId") is None:
                 kept = entry.get("sessionId") if isinstance(entry, dict) else None
                 merged["sessionId"] = kept if kept is not None else self.runtime.new_token()

@@ -134,7 +134,9 @@ def test_the_terminal_lists_what_was_not_explored(
         "NOT EXPLORED stale-staging (auto): the store has no migrate(): the auto layout needs "
         "its start-up migration"
     ) in lines
-    assert "1 not explored" in lines[-1]
+    # The verdict line, then the last one: whether a promise was broken.
+    assert "1 not explored" in lines[-2]
+    assert lines[-1] == "hardened: no promise broken"
     summary = (tmp_path / "out" / "gate-summary.md").read_text(encoding="utf-8")
     assert "stale-staging (auto): the store has no migrate()" in summary
     verdict = json.loads((tmp_path / "out" / "gate.json").read_text(encoding="utf-8"))

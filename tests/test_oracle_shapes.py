@@ -37,9 +37,7 @@ GOOD = {"agent:a": {"sessionId": "a", "updatedAt": 1}}
     ],
 )
 def test_a_misshapen_load_is_a_wrong_result(found: Any, says: str) -> None:
-    states, history, uncertain = acceptable_states(
-        Candidate(GOOD), (), (), recover_migrates=False
-    )
+    states, history, uncertain = acceptable_states(Candidate(GOOD), (), (), recover_migrates=False)
     violations = classify(found, states, history, uncertain)
     assert violations, found
     assert violations[0].kind == "wrong-result"

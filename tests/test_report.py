@@ -82,7 +82,8 @@ def _table(markdown: str, title: str) -> list[dict[str, str]]:
 
 
 def _number(text: str) -> float:
-    return float(text.replace(",", "").rstrip("x"))
+    # "*" and "~" mark cells resting on few samples (harness/report/_tables.py)
+    return float(text.replace(",", "").rstrip("*~").rstrip("x"))
 
 
 def _close_ms(cell: str, ns: int) -> bool:
@@ -102,7 +103,7 @@ def test_markdown_single_table_matches_json(report_dir: Path, tiny_results: Benc
             for x in rows
             if (x["layout"], x["profile"], x["entries"]) == (r.layout, r.profile, str(r.size))
         ]
-        assert int(row["n"]) == r.update.n
+        assert int(row["n"].rstrip("*")) == r.update.n
         for header, ns in (
             ("p50 ms", r.update.p50_ns),
             ("p99 ms", r.update.p99_ns),
@@ -191,7 +192,8 @@ def test_crash_summary_is_rendered_when_present(tmp_path: Path, tiny_results: Be
             "layout": "directory",
             "profile": "seed",
             "backend": "fake",
-            "fault points": "41",
+            "runs": "41",
+            "violating runs": "3",
             "violations": "3",
             "kinds": "lost-ack: 2, resurrected: 1",
         }
@@ -488,9 +490,9 @@ def test_the_mutation_score_beside_the_report_is_rendered(
     }
     assert set(rows) == {m["name"] for m in raw["mutants"]}
     assert rows["order-tiebreak"]["caught"] == "yes"
-    assert rows["order-tiebreak"]["case-variant-keys"] == "caught"
+    assert "case-variant-keys" in rows["order-tiebreak"]["caught by"].split(", ")
     assert rows["nothing-wrong"]["caught"] == "NO"
-    assert rows["nothing-wrong"]["stale-staging"] == "MISSED"
+    assert rows["nothing-wrong"]["MISSED by"] == "stale-staging"
     assert "Seeded bugs: 1 of 2 caught" in (tmp_path / "index.html").read_text()
 
 
@@ -560,7 +562,7 @@ def test_the_explorers_own_summary_file_is_rendered(tmp_path: Path) -> None:
     assert crash is not None and not crash.error and crash.skipped_rows == 0
     markdown = render_markdown(_empty_results(), [], crash)
     (run,) = _table(markdown, "Crash scenarios")
-    assert (run["scenario"], run["fault points"], run["violations"]) == (
+    assert (run["scenario"], run["runs"], run["violating runs"]) == (
         "power-loss.update",
         "12",
         "4",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ._format import fmt_bytes, fmt_count, fmt_ms, fmt_rate, fmt_ratio
 from ._results import BenchResults, ContentionResult, Diagnosis, SingleResult
-from ._tables import Table, entry_label
+from ._tables import Table, entry_label, p50, p99
 
 __all__ = [
     "FLOOR_GOAL",
@@ -86,8 +86,8 @@ def seed_directory_vs_legacy(results: BenchResults) -> Finding:
         rows.append(
             (
                 fmt_count(size),
-                fmt_ms(legacy.update.p50_ns),
-                fmt_ms(directory.update.p50_ns),
+                p50(legacy.update),
+                p50(directory.update),
                 fmt_ratio(speedup),
                 "yes" if speedup > 1 else "no",
                 f"{reads:g}",
@@ -161,8 +161,8 @@ def hardened_gain(results: BenchResults, size: int = 10_000) -> Finding:
         rows.append(
             (
                 label,
-                fmt_ms(legacy.update.p50_ns),
-                fmt_ms(directory.update.p50_ns),
+                p50(legacy.update),
+                p50(directory.update),
                 fmt_ratio(gain),
                 "met" if met else "not met",
             )
@@ -201,11 +201,11 @@ def cold_load(results: BenchResults, size: int = 10_000) -> Finding:
         rows.append(
             (
                 profile,
-                fmt_ms(legacy.load_cold.p50_ns),
-                fmt_ms(directory.load_cold.p50_ns),
+                p50(legacy.load_cold),
+                p50(directory.load_cold),
                 fmt_ratio(factor),
-                fmt_ms(legacy.load_cached.p50_ns),
-                fmt_ms(directory.load_cached.p50_ns),
+                p50(legacy.load_cached),
+                p50(directory.load_cached),
             )
         )
         parts.append(
@@ -312,8 +312,8 @@ def p99_processes(results: BenchResults) -> Finding:
             (
                 c.layout,
                 c.profile,
-                fmt_ms(c.update.p50_ns),
-                fmt_ms(c.update.p99_ns),
+                p50(c.update),
+                p99(c.update),
                 fmt_ms(c.update.max_ns),
                 fmt_rate(c.throughput_ops_s),
                 fmt_ms(c.lock_acquire.p99_ns) if c.lock_acquire else "-",
@@ -349,8 +349,8 @@ def lock_granularity(results: BenchResults) -> Finding:
                     fmt_rate(single.throughput_ops_s),
                     fmt_rate(per_key.throughput_ops_s),
                     fmt_ratio(gain),
-                    fmt_ms(single.update.p99_ns),
-                    fmt_ms(per_key.update.p99_ns),
+                    p99(single.update),
+                    p99(per_key.update),
                 )
             )
             parts.append(
@@ -399,8 +399,8 @@ def fsync_cost(results: BenchResults) -> Finding:
                 (
                     layout,
                     fmt_count(size),
-                    fmt_ms(with_sync.update.p50_ns),
-                    fmt_ms(without.update.p50_ns),
+                    p50(with_sync.update),
+                    p50(without.update),
                     fmt_ms(added),
                     fmt_ratio(with_sync.update.p50_ns / without.update.p50_ns),
                     f"{with_sync.seam_calls_per_update.get('fsync', 0):g} + "
@@ -459,7 +459,7 @@ def sqlite_comparison(results: BenchResults) -> Finding:
         rows.append(
             (
                 fmt_count(size),
-                *(fmt_ms(c.update.p50_ns) if c else "-" for c in cells),
+                *(p50(c.update) if c else "-" for c in cells),
             )
         )
     if not rows:
@@ -564,8 +564,8 @@ def floor_ratio(results: BenchResults) -> Finding:
                 (
                     profile,
                     fmt_count(size),
-                    fmt_ms(r.update.p50_ns),
-                    fmt_ms(r.floor.p50_ns),
+                    p50(r.update),
+                    p50(r.floor),
                     fmt_ratio(r.floor_ratio),
                     _interval_text(r.floor_ratio_interval),
                     "yes" if r.floor_ratio <= FLOOR_GOAL else "no",
@@ -667,8 +667,8 @@ def cached_load(results: BenchResults) -> Finding:
                     layout,
                     profile,
                     fmt_count(r.size),
-                    fmt_ms(r.load_cold.p50_ns),
-                    fmt_ms(r.load_cached.p50_ns),
+                    p50(r.load_cold),
+                    p50(r.load_cached),
                     f"{100 * share:.0f}%",
                 )
             )

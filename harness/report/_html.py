@@ -4,16 +4,26 @@ no script, no external asset of any kind."""
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 
-from ._crash import CrashSummary, crash_tables
+from ._crash import GLOSSARY, CrashSummary, crash_tables, findings_table, replay_groups
 from ._findings import Finding
-from ._markdown import data_tables, micro_section, mutation_section, run_facts
+from ._markdown import (
+    TITLE,
+    crash_intro,
+    data_tables,
+    grid_name,
+    micro_section,
+    mutation_section,
+    run_facts,
+    whole_run,
+)
 from ._micro import MicroSummary
 from ._mutation import MutationScore
 from ._plots import Plot
 from ._results import BenchResults
-from ._tables import Table
+from ._tables import FEW_NOTE, Table
 
 __all__ = ["render_html"]
 
@@ -33,6 +43,16 @@ caption { caption-side: top; text-align: left; font-weight: 600; padding: .3rem 
 figure { margin: 1rem 0 2rem; } figure img { max-width: 100%; }
 figcaption { color: #555; font-size: 12px; }
 .scroll { overflow-x: auto; }
+/* Long cells wrap inside the page instead of widening it (names with dots and dashes,
+   lists of kinds). */
+table.wrap { width: 100%; table-layout: auto; }
+table.wrap td, table.wrap th { overflow-wrap: break-word; }
+table.wrap td.t, table.wrap th { text-align: left; } td.n { white-space: nowrap; }
+.lead { font-size: 15px; } .lead li { margin: .15rem 0; }
+.broken { color: #a01010; font-weight: 600; }
+details { margin: .3rem 0; } summary { cursor: pointer; }
+dl.glossary dt { font-weight: 600; float: left; clear: left; width: 9rem; }
+dl.glossary dd { margin-left: 9.5rem; }
 """
 
 
@@ -40,13 +60,28 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def html_table(table: Table) -> str:
+_NUMBER = re.compile(r"^[-+]?[\d,.]+\s*(x|%|ms)?[*~]?$")
+
+
+def _td(cell: str) -> str:
+    # numbers stay whole and right-aligned; words wrap from the left
+    return (
+        f'<td class="n">{_e(cell)}</td>'
+        if _NUMBER.match(cell)
+        else f'<td class="t">{_e(cell)}</td>'
+    )
+
+
+def html_table(table: Table, *, wrap: bool = False) -> str:
+    """``wrap``: the table takes the page's width and its cells wrap (for tables of
+    words, where a scroll bar would hide columns)."""
     head = "".join(f"<th>{_e(h)}</th>" for h in table.headers)
     body = "".join(
-        "<tr>" + "".join(f"<td>{_e(c)}</td>" for c in row) + "</tr>" for row in table.rows
+        "<tr>" + "".join(_td(c) if wrap else f"<td>{_e(c)}</td>" for c in row) + "</tr>"
+        for row in table.rows
     )
     parts = [
-        '<div class="scroll"><table>',
+        '<div class="scroll"><table class="wrap">' if wrap else '<div class="scroll"><table>',
         f"<caption>{_e(table.title)}</caption>",
         f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>",
     ]
@@ -55,11 +90,11 @@ def html_table(table: Table) -> str:
     return "".join(parts)
 
 
-def _finding(finding: Finding) -> str:
+def _finding(finding: Finding, grid: str) -> str:
     verdict = ""
     if finding.verdict:
         css = "met" if finding.verdict == "met" else "not-met"
-        verdict = f' <span class="verdict {css}">goal {_e(finding.verdict)}</span>'
+        verdict = f' <span class="verdict {css}">goal {_e(finding.verdict)} ({_e(grid)})</span>'
     tables = "".join(html_table(t) for t in finding.tables)
     return f"<h3>{_e(finding.question)}</h3><p>{_e(finding.answer)}{verdict}</p>{tables}"
 
@@ -72,15 +107,30 @@ def _plot(plot: Plot) -> str:
     )
 
 
+def _crash_lead(crash: CrashSummary | None) -> str:
+    """The first screen: each profile's count, the table per profile and layout, and the
+    replay files behind it."""
+    parts = ['<ul class="lead">', *(f"<li>{_e(line)}</li>" for line in crash_intro(crash)), "</ul>"]
+    if crash is not None and not crash.error:
+        table = findings_table(crash)
+        if table is not None:
+            parts.append(html_table(table, wrap=True))
+        for label, files in replay_groups(crash):
+            links = "".join(f'<li><a href="{_e(f.link)}">{_e(f.name)}</a></li>' for f in files)
+            parts.append(
+                f"<details><summary>{_e(label)}: {len(files)} replay files</summary>"
+                f"<ul>{links}</ul></details>"
+            )
+    terms = "".join(f"<dt>{_e(t)}</dt><dd>{_e(m)}</dd>" for t, m in GLOSSARY)
+    parts.append(f'<h3>Counting words</h3><dl class="glossary">{terms}</dl>')
+    return "".join(parts)
+
+
 def _crash(crash: CrashSummary | None) -> str:
-    if crash is None:
-        return "<p>No crash-summary.json beside this report: no crash runs to summarize.</p>"
-    if crash.error:
-        return f"<p>crash-summary.json could not be read ({_e(crash.error)}).</p>"
+    if crash is None or crash.error:
+        return ""
     tables = crash_tables(crash)
-    if not tables:
-        return "<p>crash-summary.json holds no runs and no promises.</p>"
-    text = "".join(html_table(t) for t in tables)
+    text = "".join(html_table(t, wrap=True) for t in tables)
     if crash.skipped_rows:
         text += f"<p>{crash.skipped_rows} malformed rows of crash-summary.json were left out.</p>"
     return text
@@ -95,7 +145,9 @@ def render_html(
     rendered_by: str | None = None,
     micro: MicroSummary | None = None,
     mutation: MutationScore | None = None,
+    phases: Sequence[tuple[str, int]] = (),
 ) -> str:
+    grid = grid_name(results)
     micro_text, micro_tabs = micro_section(micro)
     mutation_text, mutation_tabs = mutation_section(mutation)
     facts = "".join(
@@ -108,21 +160,25 @@ def render_html(
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<title>Session store benchmarks</title>",
+        f"<title>{_e(TITLE)}</title>",
         f"<style>{_STYLE}</style></head><body>",
-        "<h1>Session store benchmarks</h1>",
-        f'<table class="facts">{facts}</table>',
-        "<p>All durations are wall-clock milliseconds from <code>time.perf_counter_ns</code> "
-        "on real temp folders; p50/p99 interpolate linearly between ranks.</p>",
-        "<h2>Answers</h2>",
-        *(_finding(f) for f in findings),
-        "<h2>Plots</h2>",
-        *(_plot(p) for p in plots),
-        "<h2>Crash scenarios</h2>",
+        f"<h1>{_e(TITLE)}</h1>",
+        f"<p><strong>Whole run:</strong> {_e(whole_run(results, phases))}</p>",
+        "<h2>Crash findings</h2>",
+        _crash_lead(crash),
         _crash(crash),
         "<h2>Seeded bugs</h2>",
         *(f"<p>{_e(paragraph)}</p>" for paragraph in mutation_text),
-        *(html_table(t) for t in mutation_tabs),
+        *(html_table(t, wrap=True) for t in mutation_tabs),
+        "<h2>Benchmark run</h2>",
+        f'<table class="facts">{facts}</table>',
+        "<p>All durations are wall-clock milliseconds from <code>time.perf_counter_ns</code> "
+        "on real temp folders; p50/p99 interpolate linearly between ranks. Verdicts are "
+        f"those of this run's {_e(grid)}. {_e(FEW_NOTE)}</p>",
+        "<h2>Answers</h2>",
+        *(_finding(f, grid) for f in findings),
+        "<h2>Plots</h2>",
+        *(_plot(p) for p in plots),
         "<h2>Micro-benchmarks</h2>",
         *(f"<p>{_e(paragraph)}</p>" for paragraph in micro_text),
         *(html_table(t) for t in micro_tabs),

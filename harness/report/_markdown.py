@@ -5,13 +5,21 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
-from ._crash import CrashSummary, crash_tables
+from ._crash import (
+    GLOSSARY,
+    CrashSummary,
+    crash_headline,
+    crash_tables,
+    findings_table,
+    replay_groups,
+)
 from ._findings import Finding
 from ._format import fmt_seconds
 from ._micro import MICRO_NAME, MicroSummary, micro_tables
 from ._mutation import MUTATION_NAME, MutationScore, mutation_tables
 from ._results import BenchResults
 from ._tables import (
+    FEW_NOTE,
     Table,
     contention_table,
     diagnosis_tables,
@@ -21,14 +29,51 @@ from ._tables import (
 )
 
 __all__ = [
+    "TITLE",
     "PlotFile",
+    "crash_intro",
     "data_tables",
+    "grid_name",
     "markdown_table",
     "micro_section",
     "mutation_section",
     "render_markdown",
     "run_facts",
+    "whole_run",
 ]
+
+
+TITLE = "Session store report: crash findings, seeded bugs, benchmarks"
+
+
+def grid_name(results: BenchResults) -> str:
+    return "full grid" if results.run.config.get("full") else "quick grid"
+
+
+def whole_run(results: BenchResults, phases: Sequence[tuple[str, int]]) -> str:
+    """The wall time of everything this report comes from: every step the command ran
+    (``phases``: step name, nanoseconds), or, for a report rendered from saved results,
+    the benchmark alone, said so."""
+    if not phases:
+        return (
+            f"{fmt_seconds(results.run.wall_ns)} wall time for the benchmarks "
+            "(rendered from saved results: the crash exploration and the seeded bugs, if "
+            "any, were timed by the runs that wrote their files)"
+        )
+    total = sum(ns for _name, ns in phases)
+    steps = ", ".join(f"{name} {fmt_seconds(ns)}" for name, ns in phases)
+    return f"{fmt_seconds(total)} wall time ({steps})"
+
+
+def crash_intro(crash: CrashSummary | None) -> list[str]:
+    """Paragraphs that open the report: each profile's violations, or why there are none."""
+    if crash is None:
+        return ["No crash-summary.json beside this report: no crash runs to summarize."]
+    if crash.error:
+        return [f"crash-summary.json could not be read ({crash.error})."]
+    if not crash.runs:
+        return ["crash-summary.json holds no runs."]
+    return crash_headline(crash)
 
 
 class PlotFile(NamedTuple):
@@ -61,8 +106,8 @@ def run_facts(results: BenchResults, rendered_by: str | None) -> list[tuple[str,
     m, run = results.machine, results.run
     facts = [
         ("Command", run.command),
-        ("Started", run.started_at),
-        ("Wall time", fmt_seconds(run.wall_ns)),
+        ("Benchmarks started", run.started_at),
+        ("Benchmark wall time", fmt_seconds(run.wall_ns)),
         ("Grid", "full" if run.config.get("full") else "quick"),
         (
             "Machine",
@@ -95,8 +140,8 @@ def data_tables(results: BenchResults) -> list[Table]:
     return tables
 
 
-def _verdict(finding: Finding) -> str:
-    return f" **Goal {finding.verdict}.**" if finding.verdict else ""
+def _verdict(finding: Finding, grid: str) -> str:
+    return f" **Goal {finding.verdict} ({grid}).**" if finding.verdict else ""
 
 
 def _sidecar_section(
@@ -158,6 +203,10 @@ def micro_section(micro: MicroSummary | None) -> tuple[list[str], list[Table]]:
     )
 
 
+def _link(path: str) -> str:
+    return f"[{path.rsplit('/', 1)[-1]}]({path.replace(' ', '%20')})"
+
+
 def render_markdown(
     results: BenchResults,
     findings: Sequence[Finding],
@@ -167,38 +216,33 @@ def render_markdown(
     plots: Sequence[PlotFile] = (),
     micro: MicroSummary | None = None,
     mutation: MutationScore | None = None,
+    phases: Sequence[tuple[str, int]] = (),
 ) -> str:
-    out: list[str] = ["# Session store benchmarks", ""]
-    for label, value in run_facts(results, rendered_by):
-        shown = f"`{value}`" if label in ("Command", "Rendered by") else value
-        out.append(f"- **{label}:** {shown}")
-    out += [
-        "",
-        "All durations are wall-clock milliseconds from `time.perf_counter_ns`, on real "
-        "temp folders; p50/p99 interpolate linearly between ranks. See docs/benchmarks.md "
-        "for what each number measures.",
-        "",
-        "## Answers",
-        "",
-    ]
-    for finding in findings:
-        out += [f"### {finding.question}", "", finding.answer + _verdict(finding), ""]
-        for table in finding.tables:
-            out += [markdown_table(table, level=4), ""]
-    if plots:
-        out += ["## Plots", ""]
-        for plot in plots:
-            out += [f"![{plot.title}]({plot.path})", "", f"_{plot.title}: {plot.caption}_", ""]
-    out += ["## Crash scenarios", ""]
-    if crash is None:
-        out += ["No crash-summary.json beside this report: no crash runs to summarize.", ""]
-    elif crash.error:
-        out += [f"crash-summary.json could not be read ({crash.error}).", ""]
-    else:
-        tables = crash_tables(crash)
-        if not tables:
-            out += ["crash-summary.json holds no runs and no promises.", ""]
-        for table in tables:
+    grid = grid_name(results)
+    out: list[str] = [f"# {TITLE}", ""]
+    out += [f"- **Whole run:** {whole_run(results, phases)}", ""]
+    out += ["## Crash findings", ""]
+    for line in crash_intro(crash):
+        out += [f"- {line}"]
+    out += [""]
+    usable = crash is not None and not crash.error
+    if usable:
+        assert crash is not None
+        table = findings_table(crash)
+        if table is not None:
+            out += [markdown_table(table, level=3), ""]
+        groups = replay_groups(crash)
+        if groups:
+            out += ["### Replay files", ""]
+            for label, files in groups:
+                out += [f"- **{label}** ({len(files)}): " + ", ".join(_link(f.link) for f in files)]
+            out += [""]
+    out += ["### Counting words", ""]
+    out += [f"- **{term}**: {meaning}." for term, meaning in GLOSSARY]
+    out += [""]
+    if usable:
+        assert crash is not None
+        for table in crash_tables(crash):
             out += [markdown_table(table), ""]
         if crash.skipped_rows:
             out += [f"{crash.skipped_rows} malformed rows of crash-summary.json were left out.", ""]
@@ -208,6 +252,27 @@ def render_markdown(
         out += [paragraph, ""]
     for table in tables:
         out += [markdown_table(table), ""]
+    out += ["## Benchmark run", ""]
+    for label, value in run_facts(results, rendered_by):
+        shown = f"`{value}`" if label in ("Command", "Rendered by") else value
+        out.append(f"- **{label}:** {shown}")
+    out += [
+        "",
+        "All durations are wall-clock milliseconds from `time.perf_counter_ns`, on real "
+        "temp folders; p50/p99 interpolate linearly between ranks. See docs/benchmarks.md "
+        f"for what each number measures. Verdicts are those of this run's {grid}. " + FEW_NOTE,
+        "",
+        "## Answers",
+        "",
+    ]
+    for finding in findings:
+        out += [f"### {finding.question}", "", finding.answer + _verdict(finding, grid), ""]
+        for table in finding.tables:
+            out += [markdown_table(table, level=4), ""]
+    if plots:
+        out += ["## Plots", ""]
+        for plot in plots:
+            out += [f"![{plot.title}]({plot.path})", "", f"_{plot.title}: {plot.caption}_", ""]
     out += ["## Micro-benchmarks", ""]
     paragraphs, tables = micro_section(micro)
     for paragraph in paragraphs:

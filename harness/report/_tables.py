@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ._format import fmt_count, fmt_ms, fmt_rate, fmt_ratio
-from ._results import BenchResults, ContentionResult, SingleResult
+from ._results import BenchResults, ContentionResult, LatencyStats, SingleResult
 
 __all__ = [
     "Table",
@@ -48,6 +48,35 @@ def _lock(stats_p50: int | None) -> str:
     return fmt_ms(stats_p50) if stats_p50 is not None else "-"
 
 
+#: Below these, a median or a p99 says little: a p50 of 3 calls is one call's time, and
+#: a p99 of fewer than 100 calls lies between the two largest (docs/benchmarks.md).
+FEW_SAMPLES = 10
+FEW_FOR_P99 = 100
+#: the marks, explained in every note of a table that uses them
+FEW_MARK = "*"
+P99_MARK = "~"
+FEW_NOTE = (
+    f"{FEW_MARK}: fewer than {FEW_SAMPLES} samples behind the cell; "
+    f"{P99_MARK}: a p99 of fewer than {FEW_FOR_P99} calls, which is about the maximum."
+)
+
+
+def p50(stats: LatencyStats) -> str:
+    return fmt_ms(stats.p50_ns) + (FEW_MARK if stats.n < FEW_SAMPLES else "")
+
+
+def p99(stats: LatencyStats) -> str:
+    mark = FEW_MARK if stats.n < FEW_SAMPLES else P99_MARK if stats.n < FEW_FOR_P99 else ""
+    return fmt_ms(stats.p99_ns) + mark
+
+
+def _floor_cells(r: SingleResult) -> tuple[str, str]:
+    if r.layout == "sqlite":
+        # SQLite writes through its own pager, never the seam's tmp + rename.
+        return "n/a", "n/a"
+    return p50(r.floor), fmt_ratio(r.floor_ratio)
+
+
 def single_table(rows: Sequence[SingleResult]) -> Table:
     return Table(
         title="update_entry, one writer",
@@ -75,18 +104,17 @@ def single_table(rows: Sequence[SingleResult]) -> Table:
                 r.profile,
                 fmt_count(r.size),
                 entry_label(r.entry_bytes),
-                str(r.update.n),
-                fmt_ms(r.update.p50_ns),
-                fmt_ms(r.update.p99_ns),
+                str(r.update.n) + (FEW_MARK if r.update.n < FEW_SAMPLES else ""),
+                p50(r.update),
+                p99(r.update),
                 fmt_ms(r.update.max_ns),
                 fmt_rate(r.throughput_ops_s),
                 _lock(r.lock_acquire.p50_ns if r.lock_acquire else None),
                 fmt_count(r.bytes_per_update),
-                fmt_ms(r.floor.p50_ns),
-                fmt_ratio(r.floor_ratio),
-                fmt_ms(r.read_updated_at.p50_ns),
-                fmt_ms(r.load_cold.p50_ns),
-                fmt_ms(r.load_cached.p50_ns),
+                *_floor_cells(r),
+                p50(r.read_updated_at),
+                p50(r.load_cold),
+                p50(r.load_cached),
             )
             for r in rows
         ),
@@ -94,7 +122,7 @@ def single_table(rows: Sequence[SingleResult]) -> Table:
             "ops/s is one writer's rate (calls / time inside them). bytes/update is counted "
             "at the seam (SQLite: bytes the process wrote, page-sized WAL frames). The floor "
             "writes the same bytes as tmp + rename on the bare seam, with the profile's "
-            "fsync, right after each call."
+            "fsync, right after each call; n/a for SQLite, which does its own I/O. " + FEW_NOTE
         ),
     )
 
@@ -128,8 +156,8 @@ def contention_table(rows: Sequence[ContentionResult]) -> Table:
                 r.keys,
                 str(r.ops),
                 str(r.errors),
-                fmt_ms(r.update.p50_ns),
-                fmt_ms(r.update.p99_ns),
+                p50(r.update),
+                p99(r.update),
                 fmt_ms(r.update.max_ns),
                 fmt_rate(r.throughput_ops_s),
                 _lock(r.lock_acquire.p50_ns if r.lock_acquire else None),
@@ -139,7 +167,7 @@ def contention_table(rows: Sequence[ContentionResult]) -> Table:
         ),
         note=(
             "ops/s: all writers' calls over the cell's wall time (first start to last end). "
-            "Lock: time to take the store lock (SQLite: BEGIN IMMEDIATE)."
+            "Lock: time to take the store lock (SQLite: BEGIN IMMEDIATE). " + FEW_NOTE
         ),
     )
 
@@ -154,11 +182,12 @@ def migration_table(results: BenchResults) -> Table:
                 fmt_count(m.size),
                 entry_label(m.entry_bytes),
                 str(m.time.n),
-                fmt_ms(m.time.p50_ns),
+                p50(m.time),
                 fmt_ms(m.time.max_ns),
             )
             for m in results.migration
         ),
+        note=FEW_NOTE,
     )
 
 

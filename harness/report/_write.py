@@ -5,11 +5,13 @@ same images and needs nothing beside it)."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._crash import CRASH_SUMMARY_NAME, load_crash_summary
+from ._crash import CRASH_SUMMARY_NAME, find_replays, load_crash_summary
 from ._findings import Finding, findings
 from ._html import render_html
 from ._markdown import PlotFile, render_markdown
@@ -59,14 +61,23 @@ def load_results(path: Path) -> BenchResults:
 
 
 def write_report(
-    results: BenchResults, out_dir: Path, *, rendered_by: str | None = None
+    results: BenchResults,
+    out_dir: Path,
+    *,
+    rendered_by: str | None = None,
+    replays: Path | None = None,
+    phases: Sequence[tuple[str, int]] = (),
 ) -> ReportFiles:
     """Write the report files into ``out_dir``. A ``crash-summary.json``, a
     ``mutation-score.json`` and a ``micro-benchmarks.json`` already there are rendered as
-    tables, their absence noted."""
+    tables, their absence noted. ``replays``: the folder of the exploration's replay
+    files, linked from the findings; ``phases``: (step, nanoseconds) of every step of the
+    command, for the whole run's wall time."""
     out_dir.mkdir(parents=True, exist_ok=True)
     crash_path = out_dir / CRASH_SUMMARY_NAME
     crash = load_crash_summary(crash_path)
+    if crash is not None and replays is not None and not crash.error:
+        crash = dataclasses.replace(crash, replays=find_replays(crash, replays, out_dir))
     micro_path = out_dir / MICRO_NAME
     micro = load_micro(micro_path)
     mutation = load_mutation_score(out_dir / MUTATION_NAME)
@@ -92,6 +103,7 @@ def write_report(
             plots=plot_files,
             micro=micro,
             mutation=mutation,
+            phases=phases,
         ),
     )
     html_path = out_dir / "index.html"
@@ -105,6 +117,7 @@ def write_report(
             rendered_by=rendered_by,
             micro=micro,
             mutation=mutation,
+            phases=phases,
         ),
     )
     return ReportFiles(
