@@ -35,8 +35,14 @@ def _explore_step(
     full: bool,
     jobs: int,
     quiet: bool,
-) -> None:
-    from ._cli_explore import PROFILES, print_violation_overview, run_exploration
+) -> str:
+    """Explore every scenario; returns the line saying which promises broke."""
+    from ._cli_explore import (
+        PROFILES,
+        print_violation_overview,
+        run_exploration,
+        summary_promise_line,
+    )
     from ._explorer import BACKENDS, ExploreOptions
 
     def bound(points: int) -> str:
@@ -69,6 +75,7 @@ def _explore_step(
     )
     if not quiet:
         print_violation_overview(summary)
+    return summary_promise_line(summary)
 
 
 DEFAULT_MUTANTS = "tests.mutants:MUTANTS"
@@ -76,8 +83,10 @@ DEFAULT_MUTANTS = "tests.mutants:MUTANTS"
 MUTANT_MAX_POINTS = QUICK_MAX_POINTS
 
 
-def _mutants_step(out: Path, *, ref: str, jobs: int, quiet: bool) -> None:
-    """Gate every seeded bug on the checks it claims; write mutation-score.md/.json."""
+def _mutants_step(out: Path, *, ref: str, jobs: int, quiet: bool) -> list[Path]:
+    """Gate every seeded bug on the checks it claims; write mutation-score.md/.json and
+    return their paths. Each bug's verdict is shown as soon as it is known."""
+    from ._cli_common import eta_text
     from ._cli_gate import load_mutants
     from ._errors import UsageError
     from ._explorer import ExploreOptions
@@ -90,18 +99,31 @@ def _mutants_step(out: Path, *, ref: str, jobs: int, quiet: bool) -> None:
             raise click.BadParameter(str(exc), param_hint="--mutants") from None
         # The catalog ships with the project's tests, not with the package.
         click.echo(f"no seeded bugs: {exc} (run from the project folder)", err=True)
-        return
+        return []
     if not quiet:
         click.echo(f"gating {len(mutants)} seeded bugs on the checks each claims", err=True)
-    verdicts = run_mutants(
-        mutants,
-        scope="claimed",
-        # The seeded bugs' runs take milliseconds; the one that hangs would otherwise
-        # hold the report for the default two minutes.
-        options=ExploreOptions(jobs=jobs, max_points=MUTANT_MAX_POINTS, run_timeout=10.0),
-        progress=None if quiet else (lambda name: click.echo(f"  mutant {name}", err=True)),
-    )
-    write_mutation_score(verdicts, str(out))
+    # The seeded bugs' runs take milliseconds; the one that hangs would otherwise hold
+    # the report for the default two minutes.
+    options = ExploreOptions(jobs=jobs, max_points=MUTANT_MAX_POINTS, run_timeout=10.0)
+    verdicts = []
+    started = time.monotonic()
+    for done, mutant in enumerate(mutants, 1):
+        (verdict,) = run_mutants([mutant], scope="claimed", options=options)
+        verdicts.append(verdict)
+        if not quiet:
+            if not verdict.caught:
+                said = "MISSED (no claimed check caught it)"
+            else:
+                said = f"caught by {', '.join(verdict.caught_by)}"
+                if verdict.missed:
+                    said += f"; MISSED by {', '.join(verdict.missed)}"
+            eta = eta_text(done, len(mutants), time.monotonic() - started)
+            click.echo(
+                f"  [{done}/{len(mutants)}] mutant {mutant.name}: {said}"
+                + (f"; {eta}" if eta else ""),
+                err=True,
+            )
+    md_path, json_path = write_mutation_score(verdicts, str(out))
     missed = [v.name for v in verdicts if not v.caught or v.missed]
     if not quiet:
         click.echo(
@@ -109,6 +131,7 @@ def _mutants_step(out: Path, *, ref: str, jobs: int, quiet: bool) -> None:
             + (f"; claims not met: {', '.join(missed)}" if missed else ""),
             err=True,
         )
+    return [Path(md_path), Path(json_path)]
 
 
 @click.command("report")
@@ -229,9 +252,11 @@ def report_command(
         started = now
 
     # Re-rendering earlier results must not run (and overwrite) a new exploration.
+    promise_summary = ""
+    mutation_files: list[Path] = []
     if run_explore and from_json is None:
         points = (0 if full else QUICK_MAX_POINTS) if max_points is None else max_points
-        _explore_step(
+        promise_summary = _explore_step(
             out,
             replays=replays,
             backend=backend or ("both" if full else "real"),
@@ -246,7 +271,7 @@ def report_command(
         )
         lap("crash exploration")
     if not no_mutants and from_json is None:
-        _mutants_step(out, ref=mutants_ref, jobs=jobs, quiet=quiet)
+        mutation_files = _mutants_step(out, ref=mutants_ref, jobs=jobs, quiet=quiet)
         lap("seeded bugs")
     if from_json is not None:
         try:
@@ -271,6 +296,15 @@ def report_command(
     click.echo(f"\nresults: {files.results}\nreport:  {files.markdown}\nhtml:    {files.html}")
     if files.crash_summary is not None:
         click.echo(f"crash summary: {files.crash_summary}")
+    for path in mutation_files:
+        click.echo(f"seeded bugs: {path}")
+    if files.micro is not None:
+        click.echo(f"micro-benchmarks: {files.micro}")
+    for path in files.plots:
+        click.echo(f"plot: {path}")
+    if promise_summary:
+        # Last, for a reader who looks at nothing else (and a CI log's tail).
+        click.echo(promise_summary)
 
 
 def _semantics_list(text: str) -> tuple[str, ...]:

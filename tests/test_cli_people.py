@@ -172,3 +172,34 @@ def test_readme_documents_fail_on_next_to_the_gate() -> None:
     assert "gate" in section
     for word in ("`seed`, `hardened`", "exit status 1", "exit status is 0", "status 2"):
         assert word in section, word
+
+
+def test_report_shows_each_seeded_bug_verdict_as_it_goes_and_returns_its_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from harness._cli_report import _mutants_step
+
+    (tmp_path / "report_one_mutant.py").write_text(
+        "from tests.mutants import MUTANTS as _ALL\n"
+        "MUTANTS = [m for m in _ALL if m.name == 'swallowed-backup-failure']\n",
+        encoding="utf-8",
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.syspath_prepend(str(ROOT))
+    written = _mutants_step(tmp_path / "out", ref="report_one_mutant:MUTANTS", jobs=1, quiet=False)
+    shown = capsys.readouterr().err.splitlines()
+    assert "  [1/1] mutant swallowed-backup-failure: caught by migration.backup-failure" in shown
+    assert sorted(p.name for p in written) == ["mutation-score.json", "mutation-score.md"]
+    assert all(p.is_file() for p in written)
+
+
+def test_report_answers_the_cold_load_question_as_it_is_asked() -> None:
+    """"How much slower is ..." is answered with "slower" (or "faster") said of the thing
+    the question asks about -- judged on the committed full run's numbers."""
+    from harness.report import load_results
+    from harness.report._findings import cold_load
+
+    finding = cold_load(load_results(ROOT / "reports" / "full-run" / "results.json"))
+    assert finding.question.startswith("How much slower is a full cold load")
+    assert "so the folder is" in finding.answer
+    assert "x slower" in finding.answer and "for the one file" not in finding.answer

@@ -210,8 +210,8 @@ def cold_load(results: BenchResults, size: int = 10_000) -> Finding:
         )
         parts.append(
             f"{profile}: {fmt_ms(directory.load_cold.p50_ns)} ms for the folder against "
-            f"{fmt_ms(legacy.load_cold.p50_ns)} ms for sessions.json, "
-            f"{_faster(directory.load_cold.p50_ns, legacy.load_cold.p50_ns)} for the one file"
+            f"{fmt_ms(legacy.load_cold.p50_ns)} ms for sessions.json, so the folder is "
+            f"{_faster(legacy.load_cold.p50_ns, directory.load_cold.p50_ns)}"
         )
     if not rows:
         return Finding(
