@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import shlex
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
 from ._cli_bench import command_line, config_from_options, grid_options, run_with_progress
-from .report import ResultsError, load_results, write_report
+from .report import ReportFiles, ResultsError, load_results, write_report
 
 __all__ = ["report_command"]
 
@@ -293,18 +294,24 @@ def report_command(
     for finding in files.findings:
         verdict = f" [goal {finding.verdict}, {grid}]" if finding.verdict else ""
         click.echo(f"- {finding.question}\n  {finding.answer}{verdict}")
-    click.echo(f"\nresults: {files.results}\nreport:  {files.markdown}\nhtml:    {files.html}")
+    click.echo("\n" + "\n".join(closing_lines(files, mutation_files, promise_summary)))
+
+
+def closing_lines(
+    files: ReportFiles, mutation_files: Sequence[Path], promise_summary: str
+) -> list[str]:
+    """Every file the report wrote, then -- last, for a reader who looks at nothing else
+    (and a CI log's tail) -- whether a promise was broken."""
+    lines = [f"results: {files.results}", f"report:  {files.markdown}", f"html:    {files.html}"]
     if files.crash_summary is not None:
-        click.echo(f"crash summary: {files.crash_summary}")
-    for path in mutation_files:
-        click.echo(f"seeded bugs: {path}")
+        lines.append(f"crash summary: {files.crash_summary}")
+    lines += [f"seeded bugs: {path}" for path in mutation_files]
     if files.micro is not None:
-        click.echo(f"micro-benchmarks: {files.micro}")
-    for path in files.plots:
-        click.echo(f"plot: {path}")
+        lines.append(f"micro-benchmarks: {files.micro}")
+    lines += [f"plot: {path}" for path in files.plots]
     if promise_summary:
-        # Last, for a reader who looks at nothing else (and a CI log's tail).
-        click.echo(promise_summary)
+        lines.append(promise_summary)
+    return lines
 
 
 def _semantics_list(text: str) -> tuple[str, ...]:

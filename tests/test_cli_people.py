@@ -203,3 +203,26 @@ def test_report_answers_the_cold_load_question_as_it_is_asked() -> None:
     assert finding.question.startswith("How much slower is a full cold load")
     assert "so the folder is" in finding.answer
     assert "x slower" in finding.answer and "for the one file" not in finding.answer
+
+
+def test_report_lists_every_file_it_wrote_and_ends_with_the_promise_line(tmp_path: Path) -> None:
+    from harness._cli_report import closing_lines
+    from harness.report import ReportFiles
+
+    files = ReportFiles(
+        results=tmp_path / "results.json",
+        markdown=tmp_path / "report.md",
+        html=tmp_path / "index.html",
+        findings=(),
+        crash_summary=tmp_path / "crash-summary.json",
+        micro=tmp_path / "micro-benchmarks.json",
+        plots=(tmp_path / "plots" / "a.png",),
+    )
+    mutation = [tmp_path / "mutation-score.md", tmp_path / "mutation-score.json"]
+    last = "hardened: no promise broken; seed: 3 promises broken (acked-write-lost)"
+    lines = closing_lines(files, mutation, last)
+    for path in (*mutation, files.results, files.markdown, files.html, *files.plots):
+        assert any(line.endswith(str(path)) for line in lines), path
+    assert any(line.endswith(str(files.crash_summary)) for line in lines)
+    assert any(line.endswith(str(files.micro)) for line in lines)
+    assert lines[-1] == last
