@@ -290,7 +290,7 @@ def test_the_command_times_every_step_and_names_the_grid_of_its_verdicts(
     from harness._cli_report import report_command
 
     # the seeded bugs are gated elsewhere; here only that the step is timed matters
-    monkeypatch.setattr("harness._cli_report._mutants_step", lambda out, **kw: None)
+    monkeypatch.setattr("harness._cli_report._mutants_step", lambda out, **kw: [])
     out = tmp_path / "out"
     grid = ["-l", "directory", "-p", "hardened", "-s", "10", "--part", "single", "--ops", "3"]
     result = CliRunner().invoke(
