@@ -429,7 +429,7 @@ def _gate_mutants(
         console.print(
             Text.assemble(
                 f"[{done}/{len(mutants)}] mutant {mutant.name}: ",
-                _mutant_verdict(verdict),
+                mutant_verdict(verdict),
                 f"; {eta}" if eta else "",
             )
         )
@@ -450,7 +450,8 @@ def _gate_mutants(
     return 1 if missed or silent else 0
 
 
-def _mutant_verdict(verdict: MutantVerdict) -> Text:
+def mutant_verdict(verdict: MutantVerdict) -> Text:
+    """A seeded bug's verdict in one line: caught by which checks, MISSED by which."""
     if not verdict.caught:
         return Text("MISSED (no scenario caught it)", style="red")
     text = Text(f"caught by {', '.join(verdict.caught_by)}", style="green")

@@ -88,7 +88,7 @@ def _mutants_step(out: Path, *, ref: str, jobs: int, quiet: bool) -> list[Path]:
     """Gate every seeded bug on the checks it claims; write mutation-score.md/.json and
     return their paths. Each bug's verdict is shown as soon as it is known."""
     from ._cli_common import eta_text
-    from ._cli_gate import load_mutants
+    from ._cli_gate import load_mutants, mutant_verdict
     from ._errors import UsageError
     from ._explorer import ExploreOptions
     from .gate import run_mutants, write_mutation_score
@@ -112,12 +112,7 @@ def _mutants_step(out: Path, *, ref: str, jobs: int, quiet: bool) -> list[Path]:
         (verdict,) = run_mutants([mutant], scope="claimed", options=options)
         verdicts.append(verdict)
         if not quiet:
-            if not verdict.caught:
-                said = "MISSED (no claimed check caught it)"
-            else:
-                said = f"caught by {', '.join(verdict.caught_by)}"
-                if verdict.missed:
-                    said += f"; MISSED by {', '.join(verdict.missed)}"
+            said = mutant_verdict(verdict).plain
             eta = eta_text(done, len(mutants), time.monotonic() - started)
             click.echo(
                 f"  [{done}/{len(mutants)}] mutant {mutant.name}: {said}"

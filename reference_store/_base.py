@@ -19,7 +19,7 @@ from ._cache import SessionCache
 from ._codec import encode_json as encode_entry
 from ._codec import validate_entry, validate_map
 from ._errors import InvalidEntryError, StoreError
-from ._keys import check_key_encodable, normalize_key, resolve_key
+from ._keys import check_key_encodable, normalize_key, resolve_key, updated_at_of
 from ._profile import Profile
 from ._runtime import Runtime
 from .fs import FileSystem
@@ -49,14 +49,6 @@ class Problem:
 
     path: str
     reason: str
-
-
-def _timestamp(entry: Any) -> int | float:
-    """``entry.updatedAt ?? 0`` as upstream's stamp compares it: a number, else 0."""
-    value = entry.get("updatedAt") if isinstance(entry, dict) else None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return 0
-    return value
 
 
 class SessionStore(ABC):
@@ -144,7 +136,8 @@ class SessionStore(ABC):
                 validate_entry(normalized, merged)
             # It also stamps the entry: updatedAt never goes back and is at least now, and
             # a missing sessionId is kept from the entry or minted (both keep their place).
-            merged["updatedAt"] = max(_timestamp(entry), _timestamp(patch), self.runtime.now_ms())
+            now = self.runtime.now_ms()
+            merged["updatedAt"] = max(updated_at_of(entry), updated_at_of(patch), now)
             if merged.get("sessionId") is None:
                 kept = entry.get("sessionId") if isinstance(entry, dict) else None
                 merged["sessionId"] = kept if kept is not None else self.runtime.new_token()

@@ -32,6 +32,7 @@ __all__ = [
     "resolve_key",
     "sanitize_key",
     "unsanitize_key",
+    "updated_at_of",
 ]
 
 ENTRY_SUFFIX = ".json"
@@ -124,7 +125,7 @@ def keyed_file_name(key: str) -> str:
     return stem + ENTRY_SUFFIX
 
 
-def _updated_at(entry: Any) -> int | float:
+def updated_at_of(entry: Any) -> int | float:
     """The age a resolution compares: upstream's ``entry.updatedAt ?? 0``, numerically
     (a float counts as its value; anything that is not a number as 0)."""
     value = entry.get("updatedAt") if isinstance(entry, Mapping) else None
@@ -137,7 +138,7 @@ def newest_rank(key: str, entry: Any, normalized: str) -> tuple[int | float, boo
     """A total order on case variants, independent of input order (hardened tie-break):
     newest ``updatedAt``, then the key already in normal form, then content, then key."""
     content = json.dumps(entry, sort_keys=True, ensure_ascii=False, default=str)
-    return (_updated_at(entry), key == normalized, content, key)
+    return (updated_at_of(entry), key == normalized, content, key)
 
 
 def pick_newest(
@@ -155,7 +156,7 @@ def pick_newest(
         elif deterministic:
             if newest_rank(key, entry, normalized) > newest_rank(*best, normalized):
                 best = (key, entry)
-        elif _updated_at(entry) > _updated_at(best[1]):
+        elif updated_at_of(entry) > updated_at_of(best[1]):
             best = (key, entry)
     return best
 

@@ -30,13 +30,9 @@ class LegacyStore(SessionStore):
         self.lock = StoreLock(self.fs, self.store_path + ".lock", self.profile, self.runtime)
 
     # --- reading ---------------------------------------------------------------------------
-    def _read(self) -> tuple[StoreMap, bool]:
-        """(map, corrupt): missing file is ``{}``; corrupt is ``{}`` plus a flag."""
-        data, corrupt, _raw = self._read_raw()
-        return data, corrupt
-
     def _read_raw(self) -> tuple[StoreMap, bool, bytes | None]:
-        """:meth:`_read`, and the bytes of a file that parsed (else ``None``)."""
+        """(map, corrupt, bytes): a missing file is ``{}``; a corrupt one ``{}`` and the
+        flag; the bytes only of a file that parsed (else ``None``)."""
         try:
             raw = self.fs.read_file(self.store_path)
         except FileNotFoundError:
@@ -76,7 +72,7 @@ class LegacyStore(SessionStore):
             )
             if hit is not None:
                 return hit
-        data, _corrupt = self._read()
+        data = self._read_raw()[0]
         if cache_ttl_ms() > 0:
             self.cache.put(
                 self.store_path, self.runtime.now_ms(), data, self._signature() or (-1, -1)
