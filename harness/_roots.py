@@ -11,7 +11,7 @@ removes, a folder it did not create, unless its caller says so explicitly:
 * :func:`remove_root` removes a folder only when it is such a ``work/`` folder, or lies
   inside one; anything else raises :class:`UnsafePathError` and nothing is touched;
 * public entry points that take a folder from their caller
-  (``harness.concurrency.run_concurrency``) call :func:`require_root`, which refuses a
+  (``harness.checks._concurrency.run_concurrency``) call :func:`require_root`, which refuses a
   folder outside every temp root unless the caller passes ``allow_foreign=True``.
 
 The marker, not an in-process registry, is what makes a root recognisable, so a spawned

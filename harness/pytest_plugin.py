@@ -20,7 +20,7 @@ Fixtures (usable with or without ``--store-impl``):
 * ``harness_seam`` (parametrized: ``fake`` on pyfakefs, ``real`` in a temp folder),
   ``harness_seam_fake``, ``harness_seam_real``: a :class:`SeamRoot` -- the seam and an
   empty folder to put a store in;
-* ``fault_fs``: a factory of :class:`harness.faultfs.FaultFileSystem` over a seam;
+* ``fault_fs``: a factory of :class:`harness.faults._faultfs.FaultFileSystem` over a seam;
 * ``store_target``: the store under test (``--store-impl``, else the reference store);
 * ``explore_store``: a factory running the gate on some scenarios, returning a
   :class:`harness.gate.GateResult` (replays in the test's temp folder).
@@ -37,11 +37,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from harness.engine._target import StoreTarget
+    from harness.faults._faultfs import FaultFileSystem, FaultPlan
+    from harness.gate import CaseResult, Configuration, GateResult, PromiseProfile
     from reference_store.fs import FileSystem
-
-    from ._target import StoreTarget
-    from .faultfs import FaultFileSystem, FaultPlan
-    from .gate import CaseResult, Configuration, GateResult, PromiseProfile
 
 __all__ = ["SeamRoot"]
 
@@ -140,16 +139,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _make_plan(config: pytest.Config, ref: str) -> _Plan:
-    from ._errors import HarnessError
-    from ._preflight import preflight
-    from ._target import resolve_target
-    from .gate import (
+    from harness.engine._preflight import preflight
+    from harness.engine._target import resolve_target
+    from harness.gate import (
         DEFAULT_MAX_POINTS,
         default_profile,
         not_explored_lines,
         plan_run,
         promise_profile,
     )
+
+    from ._errors import HarnessError
 
     backend = str(config.getoption("--store-backend"))
     max_points = config.getoption("--store-max-points")
@@ -226,8 +226,8 @@ class ScenarioItem(pytest.Item):
         )
 
     def runtest(self) -> None:
-        from ._explorer import ExploreOptions
-        from .gate import run_case
+        from harness.engine._run_spec import ExploreOptions
+        from harness.gate import run_case
 
         plan = self.plan
         case = run_case(
@@ -331,7 +331,7 @@ def fault_fs(harness_seam_real: SeamRoot) -> Callable[..., FaultFileSystem]:
     """``fault_fs(plan=None, *, seam=None, track_durability=False)``: a fault filesystem
     over ``seam`` (default: a real temp folder), recording every operation and breaking
     the ones ``plan`` names."""
-    from .faultfs import FaultFileSystem
+    from harness.faults._faultfs import FaultFileSystem
 
     def make(
         plan: FaultPlan | None = None,
@@ -348,7 +348,7 @@ def fault_fs(harness_seam_real: SeamRoot) -> Callable[..., FaultFileSystem]:
 @pytest.fixture
 def store_target(pytestconfig: pytest.Config) -> StoreTarget:
     """The store under test: ``--store-impl``, else the reference store."""
-    from ._target import REFERENCE
+    from harness.engine._target import REFERENCE
 
     plan = pytestconfig.stash.get(_PLAN, None)
     return REFERENCE if plan is None else plan.target
@@ -359,8 +359,8 @@ def explore_store(store_target: StoreTarget, tmp_path: Path) -> Callable[..., Ga
     """``explore_store(*scenarios, store=None, max_points=8, **gate_options)``: the gate
     on a few scenarios (names or globs) against ``store`` (default: ``store_target``);
     one job, replays under the test's temp folder."""
-    from ._explorer import ExploreOptions
-    from .gate import run_gate
+    from harness.engine._run_spec import ExploreOptions
+    from harness.gate import run_gate
 
     def run(
         *scenarios: str,

@@ -5,25 +5,15 @@ Run it as ``python -m reference_store.adapter [--store-path P] [--announce] [--p
 
 Foreign stores (another language, or Python code not written against the seam) join the
 harness by speaking this protocol over stdin/stdout; this module is the Python reference
-store's own adapter, and the place where the protocol is defined. ``docs/adapter-protocol.md``
-describes it for implementers; the constants below are what the harness's client
-(:mod:`harness.adapter`) imports, so the two sides cannot drift apart.
+store's own adapter. The protocol itself -- names, error encoding, the operation
+announcement -- is defined once, in :mod:`reference_store.protocol`, which the harness's
+client imports too; ``docs/adapter-protocol.md`` describes it for implementers.
 
-The protocol in one paragraph
------------------------------
-One request per line on stdin, ``{"id": <int>, "op": <name>, "args": {...}}``; one response
-per line on stdout, in request order, ``{"id": <same>, "ok": true, "result": ...}`` or
-``{"id": <same>, "ok": false, "error": {...}}``. Nothing else is ever written to stdout
-(this adapter moves file descriptor 1 to stderr, so a stray ``print`` cannot corrupt the
-stream). With ``--announce`` every seam operation is announced on stderr as one JSON line
-*before* it happens, so a parent process can ``SIGKILL`` the adapter at a chosen operation;
-``--pause-at N`` stops the adapter right before operation ``N`` so the kill lands exactly
-there.
-
-Operation numbers count every seam primitive from 1, in the order and with the names the
-harness's fault filesystem uses, starting when the process starts (so the ``open`` implied
-by the command line is counted too). The SQLite layout does no I/O through the seam, so it
-announces no operations and never pauses.
+What this adapter adds to the protocol: it moves file descriptor 1 to stderr at start,
+so a stray ``print`` in the store cannot corrupt the response stream; its operation count
+starts when the process starts (so the ``open`` implied by ``--store-path`` is counted
+too); and the SQLite layout does no I/O through the seam, so it announces no operations
+and never pauses.
 """
 
 from __future__ import annotations
@@ -31,7 +21,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import errno as errno_module
 import json
 import os
 import sys
@@ -39,76 +28,37 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any, NoReturn
 
+from ._announcing import AnnouncingFileSystem, Emit
 from ._base import SessionStore
 from ._errors import StoreError
 from ._migration import migrate
 from ._open import LAYOUTS, open_store
 from ._profile import PROFILES
 from ._runtime import Runtime, deterministic_runtime
-from .fs import FileStat, FileSystem, FileSystemWrapper, Handle, OsFileSystem
+from .fs import OsFileSystem
+from .protocol import (
+    EVENT_REQUEST,
+    OPS,
+    PAUSED_EXIT_CODE,
+    PROTOCOL_VERSION,
+    Json,
+    ProtocolError,
+    encode_line,
+    error_payload,
+    set_in_place,
+)
 
 __all__ = [
-    "ERROR_INTERNAL",
-    "ERROR_OS",
-    "ERROR_PROTOCOL",
-    "ERROR_STORE",
-    "EVENT_OP",
-    "EVENT_PAUSED",
-    "EVENT_REQUEST",
     "IMPLEMENTATION",
-    "OPS",
-    "PAUSED_EXIT_CODE",
-    "PROTOCOL_VERSION",
     "Adapter",
     "AdapterOptions",
-    "AnnouncingFileSystem",
     "BadRequestError",
-    "ProtocolError",
-    "error_payload",
     "main",
     "parse_args",
     "serve",
-    "set_in_place",
 ]
 
-PROTOCOL_VERSION = 1
 IMPLEMENTATION = "reference_store (Python)"
-
-#: Every operation a conforming adapter serves.
-OPS = (
-    "ping",
-    "open",
-    "load",
-    "save",
-    "update",
-    "update_entry",
-    "update_last_route",
-    "read_updated_at",
-    "migrate",
-    "close",
-)
-
-#: ``error.type`` values: the *category* of a failure. ``error.class`` names the concrete
-#: exception (e.g. ``InvalidEntryError``, ``FileNotFoundError``) for humans and reports.
-ERROR_PROTOCOL = "ProtocolError"  # the request itself is wrong; nothing was attempted
-ERROR_STORE = "StoreError"  # the store refused or failed, on purpose (bad entry, lock timeout)
-ERROR_OS = "OSError"  # the disk said no; ``errno`` / ``errno_name`` carry what it said
-ERROR_INTERNAL = "InternalError"  # anything else: a bug in the store or the adapter
-
-#: ``event`` values of the JSON lines written to stderr.
-EVENT_OP = "op"  # with --announce, before every seam operation
-EVENT_PAUSED = "paused"  # with --pause-at N, before operation N, then the adapter blocks
-EVENT_REQUEST = "request"  # with --announce, when a request starts being served
-
-#: Exit status of a paused adapter whose stdin reached end of file (its parent is gone).
-PAUSED_EXIT_CODE = 75
-
-Json = Any
-Emit = Callable[[dict[str, Json]], None]
-
-
-class ProtocolError(Exception):
-    """A request that breaks the protocol: not JSON, not an object, unknown op, bad args."""
 
 
 class BadRequestError(StoreError, ValueError):
@@ -116,156 +66,9 @@ class BadRequestError(StoreError, ValueError):
     is not a number, patching an entry that is not an object)."""
 
 
-# --- the announcing seam ----------------------------------------------------------------------
-
-
-class AnnouncingFileSystem(FileSystemWrapper):
-    """Numbers every seam primitive, announces it before it happens, and can pause.
-
-    Names and numbering follow the harness's fault filesystem (``open_write`` /
-    ``create_excl``, ``write``, ``fsync``, ``close``, ``read``, ``try_lock``, ``unlock``,
-    ``replace``, ``link``, ``unlink``, ``mkdir``, ``rmdir``, ``listdir``, ``stat``,
-    ``fsync_dir``, ``chmod``), so operation ``k`` of a real-kill run is operation ``k`` of
-    a simulated one.
-    """
-
-    def __init__(
-        self,
-        inner: FileSystem,
-        emit: Emit,
-        *,
-        announce: bool,
-        pause_at: int | None,
-        pause: Callable[[], NoReturn],
-        forward_syncs: bool = True,
-    ) -> None:
-        super().__init__(inner)
-        self.emit = emit
-        self.announce = announce
-        self.pause_at = pause_at
-        self.pause = pause
-        #: ``False``: syncs are numbered and announced but not performed (``--no-sync``).
-        self.forward_syncs = forward_syncs
-        self.count = 0
-        self.request_id: int | None = None
-        self._handles: dict[Handle, str] = {}
-
-    def _before(
-        self, name: str, path: str, path2: str | None = None, size: int | None = None
-    ) -> None:
-        self.count += 1
-        event: dict[str, Json] = {"n": self.count, "name": name, "path": path}
-        if path2 is not None:
-            event["path2"] = path2
-        if size is not None:
-            event["size"] = size
-        event["request"] = self.request_id
-        if self.count == self.pause_at:
-            self.emit({"event": EVENT_PAUSED, **event})
-            self.pause()
-        if self.announce:
-            self.emit({"event": EVENT_OP, **event})
-
-    def _path_of(self, handle: Handle) -> str:
-        return self._handles.get(handle, f"<handle {handle}>")
-
-    def open_write(self, path: str, *, mode: int = 0o666, exclusive: bool = False) -> Handle:
-        self._before("create_excl" if exclusive else "open_write", path)
-        handle = super().open_write(path, mode=mode, exclusive=exclusive)
-        self._handles[handle] = path
-        return handle
-
-    def write(self, handle: Handle, data: bytes) -> int:
-        self._before("write", self._path_of(handle), size=len(data))
-        return super().write(handle, data)
-
-    def fsync(self, handle: Handle) -> None:
-        self._before("fsync", self._path_of(handle))
-        if self.forward_syncs:
-            super().fsync(handle)
-
-    def close(self, handle: Handle) -> None:
-        self._before("close", self._path_of(handle))
-        self._handles.pop(handle, None)
-        super().close(handle)
-
-    def read_file(self, path: str) -> bytes:
-        self._before("read", path)
-        return super().read_file(path)
-
-    def try_lock(self, path: str, *, mode: int = 0o600) -> Handle | None:
-        self._before("try_lock", path)
-        handle = super().try_lock(path, mode=mode)
-        if handle is not None:
-            self._handles[handle] = path
-        return handle
-
-    def unlock(self, handle: Handle) -> None:
-        self._before("unlock", self._path_of(handle))
-        self._handles.pop(handle, None)
-        super().unlock(handle)
-
-    def replace(self, src: str, dst: str) -> None:
-        self._before("replace", src, dst)
-        super().replace(src, dst)
-
-    def link(self, src: str, dst: str) -> None:
-        self._before("link", src, dst)
-        super().link(src, dst)
-
-    def unlink(self, path: str) -> None:
-        self._before("unlink", path)
-        super().unlink(path)
-
-    def mkdir(self, path: str, *, mode: int = 0o777) -> None:
-        self._before("mkdir", path)
-        super().mkdir(path, mode=mode)
-
-    def rmdir(self, path: str) -> None:
-        self._before("rmdir", path)
-        super().rmdir(path)
-
-    def listdir(self, path: str) -> list[str]:
-        self._before("listdir", path)
-        return super().listdir(path)
-
-    def stat(self, path: str) -> FileStat:
-        self._before("stat", path)
-        return super().stat(path)
-
-    def fsync_dir(self, path: str) -> None:
-        self._before("fsync_dir", path)
-        if self.forward_syncs:
-            super().fsync_dir(path)
-
-    def chmod(self, path: str, mode: int) -> None:
-        self._before("chmod", path)
-        super().chmod(path, mode)
-
-
 # --- argument checking ------------------------------------------------------------------------
 
 _MISSING: Any = object()
-
-
-def set_in_place(entry: object, changes: Mapping[str, Json]) -> None:
-    """The protocol's ``in_place`` changes: assign each value into ``entry`` itself;
-    ``"a.b"`` names field ``b`` of the object in field ``a`` (created when missing).
-
-    Callers of a store change the entries it hands them in place (upstream's callers
-    do), so the harness asks an adapter to do exactly that, not to build a new entry.
-    """
-    if not isinstance(entry, dict):
-        return
-    for path, value in changes.items():
-        *parents, last = path.split(".")
-        target = entry
-        for name in parents:
-            child = target.get(name)
-            if not isinstance(child, dict):
-                child = target[name] = {}
-            target = child
-        target[last] = json.loads(json.dumps(value))
 
 
 def _is_int(value: object) -> bool:
@@ -352,45 +155,6 @@ class _Args:
         if set(value) - {"field", "by"} or not isinstance(field, str) or not _is_number(by):
             raise self._bad(name, 'an object {"field": <string>, "by": <number>}', value)
         return field, by
-
-
-# --- errors as data ---------------------------------------------------------------------------
-
-
-def error_payload(exc: BaseException) -> dict[str, Json]:
-    """The ``error`` object of a failed response, for any exception."""
-    if isinstance(exc, ProtocolError):
-        category = ERROR_PROTOCOL
-    elif isinstance(exc, StoreError):
-        category = ERROR_STORE
-    elif isinstance(exc, OSError):
-        category = ERROR_OS
-    else:
-        category = ERROR_INTERNAL
-    payload: dict[str, Json] = {
-        "type": category,
-        "class": type(exc).__name__,
-        "message": str(exc),
-        "errno": None,
-        "errno_name": None,
-    }
-    if isinstance(exc, OSError) and not isinstance(exc, StoreError):
-        code = exc.errno if _is_int(exc.errno) else None
-        payload["errno"] = code
-        payload["errno_name"] = errno_module.errorcode.get(code) if code is not None else None
-        if exc.strerror:
-            payload["message"] = exc.strerror
-        payload["filename"] = _text_or_none(exc.filename)
-        payload["filename2"] = _text_or_none(exc.filename2)
-    return payload
-
-
-def _text_or_none(value: object) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, bytes):
-        return os.fsdecode(value)
-    return str(value)
 
 
 # --- the adapter ------------------------------------------------------------------------------
@@ -676,10 +440,9 @@ class Adapter:
 
 def _encode(message: Mapping[str, Json]) -> str:
     try:
-        return json.dumps(message, ensure_ascii=True, separators=(",", ":"))
+        return encode_line(message)
     except (TypeError, ValueError) as exc:  # a result JSON cannot carry
-        fallback = {"id": message.get("id"), "ok": False, "error": error_payload(exc)}
-        return json.dumps(fallback, ensure_ascii=True, separators=(",", ":"))
+        return encode_line({"id": message.get("id"), "ok": False, "error": error_payload(exc)})
 
 
 def serve(
@@ -766,7 +529,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def emit(event: dict[str, Json]) -> None:
         try:
-            stderr.write(json.dumps(event, ensure_ascii=True, separators=(",", ":")) + "\n")
+            stderr.write(encode_line(event) + "\n")
             stderr.flush()
         except (OSError, ValueError):
             pass  # nobody is listening: announcing is best effort

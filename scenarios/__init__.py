@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 
 from harness._errors import UsageError
-from harness._scenario import Scenario
+from harness.engine._scenario import Scenario
 
 from ._catalog import SCENARIOS, make_entries
 

@@ -11,9 +11,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from harness._oracle import Violation
-from harness._scenario import CheckContext, Scenario, Setup, Variant, Workload
-from harness._workload import (
+from harness.checks._strategies import NAME_HAZARDS
+from harness.engine._oracle import Violation
+from harness.engine._scenario import CheckContext, Scenario, Setup, Variant, Workload
+from harness.engine._workload import (
     LATER_MS,
     Load,
     Migrate,
@@ -22,7 +23,6 @@ from harness._workload import (
     Update,
     UpdateEntry,
 )
-from harness.strategies import NAME_HAZARDS
 
 from . import _disk_shapes as disk_shapes
 
@@ -212,7 +212,7 @@ def _no_staging_left(ctx: CheckContext) -> list[Violation]:
 
 
 # --- hostile keys ------------------------------------------------------------------------
-# One key per file-name hazard (harness.strategies.NAME_HAZARDS: %, :, /, \\, . and ..,
+# One key per file-name hazard (harness.checks._strategies.NAME_HAZARDS: %, :, /, \\, . and ..,
 # leading and trailing dots and spaces, NUL and control characters, NFC and NFD, Windows
 # reserved names with and without an extension, names over 255 bytes or UTF-16 units, a
 # case-insensitive collision pair), plus a key whose own text climbs out of the folder.

@@ -9,7 +9,7 @@ reported``.
 
 Imported by ``tests/store/test_disk_shapes.py`` and run as a script by it (``python
 shape_cells.py CELLS_JSON``) as a user who is not root, so the mode rows meet a real
-kernel's permission checks; everywhere else :class:`harness._planting.UserPermissions`
+kernel's permission checks; everywhere else :class:`harness.faults._planting.UserPermissions`
 emulates them, so root and other users see the same cells.
 """
 
@@ -25,16 +25,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness._planting import (
+from harness.engine._workload import LATER_MS
+from harness.faultfs import FaultFileSystem, SimulatedHang
+from harness.faults._foreignfs import NameRules, foreign_fs, semantics, spelling_layer
+from harness.faults._planting import (
     Planting,
     find_bytes,
     outside_changes,
     outside_of,
     shaped_seam,
 )
-from harness._workload import LATER_MS
-from harness.faultfs import FaultFileSystem, SimulatedHang
-from harness.foreignfs import NameRules, foreign_fs, semantics, spelling_layer
 from reference_store import (
     LockTimeoutError,
     SessionCache,

@@ -1,4 +1,4 @@
-"""The adapter protocol: ``python -m reference_store.adapter`` and ``harness.adapter``.
+"""The adapter protocol: ``python -m reference_store.adapter`` and ``harness.foreign._client``.
 
 Every test drives real child processes over real temp folders (the reference store's own
 adapter, or a few lines of Python playing a broken one). Synchronisation is by protocol
@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from harness import HarnessError
-from harness.adapter import (
+from harness.foreign import (
     AdapterClient,
     AdapterCrashed,
     AdapterError,
@@ -35,17 +35,8 @@ from harness.adapter import (
     reference_command,
 )
 from reference_store import StoreError, crash_leftovers, deterministic_runtime, migrate, open_store
-from reference_store.adapter import (
-    EVENT_OP,
-    EVENT_PAUSED,
-    EVENT_REQUEST,
-    OPS,
-    PAUSED_EXIT_CODE,
-    Adapter,
-    AdapterOptions,
-    parse_args,
-    serve,
-)
+from reference_store.adapter import Adapter, AdapterOptions, parse_args, serve
+from reference_store.protocol import EVENT_OP, EVENT_PAUSED, EVENT_REQUEST, OPS, PAUSED_EXIT_CODE
 
 pytestmark = pytest.mark.real_only
 

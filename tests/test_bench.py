@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from harness._cli_bench import bench_command, config_from_options
 from harness._errors import UsageError
 from harness.bench import (
     ENTRY_SIZES,
@@ -39,6 +38,7 @@ from harness.bench import (
 )
 from harness.bench._floor import WriteCountingFileSystem
 from harness.bench._runner import floor_path, store_key
+from harness.cli._bench import bench_command, config_from_options
 from harness.report import BenchResults
 from reference_store import CountingFileSystem, OsFileSystem, SessionCache, normalize_key
 from reference_store.fs import FileSystem

@@ -20,9 +20,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from harness._errors import UsageError
-from harness._preflight import preflight
-from harness._target import REFERENCE, StoreTarget, resolve_target
 from harness.cli import main
+from harness.engine._preflight import preflight
+from harness.engine._target import REFERENCE, StoreTarget, resolve_target
 
 pytest_plugins = ["pytester"]
 
@@ -188,7 +188,7 @@ def test_a_valid_replay_file_still_runs(tmp_path: Path) -> None:
 
 
 def test_replay_files_the_gate_writes_pass_the_checks(tmp_path: Path) -> None:
-    from harness._explorer import ExploreOptions
+    from harness.engine._explorer import ExploreOptions
     from harness.gate import run_gate
 
     # The seed design tears and leaves files behind when update.kill crashes it.

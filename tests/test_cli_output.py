@@ -19,8 +19,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 import scenarios as catalog
-from harness._oracle import VIOLATION_KINDS
 from harness.cli import main
+from harness.engine._oracle import VIOLATION_KINDS
 
 ROOT = Path(__file__).resolve().parents[1]
 ANSI = "\x1b["

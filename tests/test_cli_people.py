@@ -18,11 +18,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from harness import _cli_explore
 from harness._errors import HarnessError
-from harness._explorer import DEFAULT_MAX_POINTS, ExploreOptions
-from harness._replay import _diff
+from harness.cli import _explore as _cli_explore
 from harness.cli import main
+from harness.engine._explorer import ExploreOptions
+from harness.engine._run_spec import DEFAULT_MAX_POINTS
+from harness.replay._scenario_replay import _diff
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_RUN = ["-s", "update.kill", "--layout", "directory", "--max-points", "2", "-j", "1"]
@@ -177,7 +178,7 @@ def test_readme_documents_fail_on_next_to_the_gate() -> None:
 def test_report_shows_each_seeded_bug_verdict_as_it_goes_and_returns_its_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from harness._cli_report import _mutants_step
+    from harness.cli._report import _mutants_step
 
     (tmp_path / "report_one_mutant.py").write_text(
         "from tests.mutants import MUTANTS as _ALL\n"
@@ -194,7 +195,7 @@ def test_report_shows_each_seeded_bug_verdict_as_it_goes_and_returns_its_files(
 
 
 def test_report_answers_the_cold_load_question_as_it_is_asked() -> None:
-    """"How much slower is ..." is answered with "slower" (or "faster") said of the thing
+    """ "How much slower is ..." is answered with "slower" (or "faster") said of the thing
     the question asks about -- judged on the committed full run's numbers."""
     from harness.report import load_results
     from harness.report._findings import cold_load
@@ -206,7 +207,7 @@ def test_report_answers_the_cold_load_question_as_it_is_asked() -> None:
 
 
 def test_report_lists_every_file_it_wrote_and_ends_with_the_promise_line(tmp_path: Path) -> None:
-    from harness._cli_report import closing_lines
+    from harness.cli._report import closing_lines
     from harness.report import ReportFiles
 
     files = ReportFiles(

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 import scenarios
-from harness._explorer import ExploreOptions, RunSpec, explore, run_once
-from harness._replay import load_replay, write_replays
+from harness.engine._explorer import ExploreOptions, RunSpec, explore, run_once
 from harness.faultfs import FaultPlan
+from harness.replay._scenario_replay import load_replay, write_replays
 
 BOUND = 25
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 import pytest
 from pyfakefs.fake_filesystem_unittest import Patcher
 
-from harness._durability import PowerLossChoice
 from harness.faultfs import FaultFileSystem, FaultPlan, SimulatedCrash
+from harness.faults._durability import PowerLossChoice
 from reference_store.fs import OsFileSystem
 
 
@@ -174,7 +174,7 @@ def test_materialize_rewrites_the_root(root: str) -> None:
 
 def test_same_workload_gives_the_same_trace_on_both_backends(tmp_path: os.PathLike[str]) -> None:
     import scenarios
-    from harness._explorer import RunSpec, run_once
+    from harness.engine._explorer import RunSpec, run_once
 
     scenario = scenarios.get("update.kill")
     traces = []

@@ -1,4 +1,4 @@
-"""Foreign file systems (harness/foreignfs.py): each emulated rule, the hardened store
+"""Foreign file systems (harness/faults/_foreignfs.py): each emulated rule, the hardened store
 keeping every hostile key under each, the seed failing with replay files that replay.
 
 The rules run on pyfakefs and on a real folder (``store_dir``); the explorer runs use a
@@ -20,8 +20,8 @@ from click.testing import CliRunner
 from helpers import StoreFactory
 
 import scenarios
-from harness._cli_explore import explore_command
-from harness._explorer import (
+from harness.cli._explore import explore_command
+from harness.engine._explorer import (
     ExploreOptions,
     ExploreResult,
     RunResult,
@@ -29,9 +29,9 @@ from harness._explorer import (
     explore,
     run_once,
 )
-from harness._replay import load_replay, write_replays
-from harness._summary import summarize
-from harness.foreignfs import FS_SEMANTICS, foreign_fs
+from harness.engine._summary import summarize
+from harness.faults._foreignfs import FS_SEMANTICS, foreign_fs
+from harness.replay._scenario_replay import load_replay, write_replays
 from harness.report import load_crash_summary
 from harness.report._crash import crash_tables
 from harness.strategies import NAME_HAZARDS

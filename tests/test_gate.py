@@ -17,10 +17,10 @@ import pytest
 from click.testing import CliRunner
 from mutants import MUTANTS, by_name
 
-from harness._explorer import ExploreOptions
-from harness._machine_replay import load_machine_replay
-from harness._target import REFERENCE, StoreTarget
+from harness.checks._mutation import Mutant
 from harness.cli import main
+from harness.engine._explorer import ExploreOptions
+from harness.engine._target import REFERENCE, StoreTarget
 from harness.gate import (
     CHECKS,
     DEFAULT_MAX_POINTS,
@@ -39,7 +39,7 @@ from harness.gate import (
     select_scenarios,
     write_gate_reports,
 )
-from harness.mutation import Mutant
+from harness.replay._machine_replay import load_machine_replay
 
 #: 5 s before a run counts as hung: these runs take milliseconds (one mutant hangs)
 ONE_JOB = ExploreOptions(jobs=1, max_points=DEFAULT_MAX_POINTS, run_timeout=5.0)

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from harness._explorer import ExploreOptions
-from harness._target import REFERENCE, StoreTarget
 from harness.cli import main
+from harness.engine._explorer import ExploreOptions
+from harness.engine._target import REFERENCE, StoreTarget
 from harness.gate import (
     PROMISE_PROFILES,
     GateResult,

@@ -13,7 +13,7 @@ import pytest
 from mutants import MUTANTS, Mutant
 
 import scenarios
-from harness._explorer import ExploreOptions, explore
+from harness.engine._explorer import ExploreOptions, explore
 from harness.gate import CHECKS, run_gate
 
 #: Fault points per family and configuration: enough to reach every bug in the catalog,

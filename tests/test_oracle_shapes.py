@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from harness._oracle import (
+from harness.engine._oracle import (
     Candidate,
     History,
     Outcome,
@@ -20,7 +20,7 @@ from harness._oracle import (
     check_reads,
     classify,
 )
-from harness._workload import Load
+from harness.engine._workload import Load
 
 GOOD = {"agent:a": {"sessionId": "a", "updatedAt": 1}}
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from harness._target import REFERENCE, StoreTarget
+from harness.engine._target import REFERENCE, StoreTarget
 from harness.faultfs import FaultFileSystem, FaultPlan, SimulatedCrash
 from harness.gate import GateResult
 from harness.pytest_plugin import SeamRoot
@@ -58,7 +58,7 @@ def test_plugin_collects_and_imports_nothing_without_store_impl(pytester: pytest
         import sys
 
         def test_harness_not_loaded():
-            loaded = [m for m in ("harness.gate", "harness._explorer", "scenarios")
+            loaded = [m for m in ("harness.gate", "harness.engine._explorer", "scenarios")
                       if m in sys.modules]
             assert loaded == []
         """

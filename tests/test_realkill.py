@@ -1,4 +1,4 @@
-"""Real kills (``harness.realkill``): workloads in child processes, SIGKILLed, judged.
+"""Real kills (``harness.checks._realkill``): workloads in child processes, SIGKILLed, judged.
 
 Every kill point is an *announced operation* (``--pause-at``) or a request boundary, never
 a sleep; random-moment kills use a seeded delay, and their assertions hold wherever the
@@ -21,24 +21,20 @@ import pytest
 from click.testing import CliRunner
 
 import scenarios
-from harness._explorer import RunResult
-from harness._replay import load_replay, write_replays
-from harness._tmpfs import probe
-from harness.cli import main as cli
-from harness.faultfs import FaultPlan
-from harness.realkill import (
+from harness.checks._kill_run import run_real
+from harness.checks._kill_spec import (
     ENV_LAYOUT,
     ENV_PAUSE_AT,
     ENV_STORE_PATH,
-    KillPoint,
-    RealKillOptions,
-    RealSpec,
     StoreCommand,
-    _run,
-    explore_real,
-    run_real,
     spec_from_json,
 )
+from harness.checks._realkill import KillPoint, RealKillOptions, RealSpec, _run, explore_real
+from harness.cli import main as cli
+from harness.engine._explorer import RunResult
+from harness.faultfs import FaultPlan
+from harness.faults._tmpfs import probe
+from harness.replay._scenario_replay import load_replay, write_replays
 
 pytestmark = pytest.mark.real_only
 

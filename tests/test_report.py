@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from harness._cli_report import report_command
-from harness._summary import Summary
 from harness.bench import BenchConfig, run_bench
+from harness.cli._report import report_command
+from harness.engine._summary import Summary
 from harness.report import (
     CRASH_SUMMARY_NAME,
     MICRO_NAME,
@@ -465,8 +465,8 @@ def test_the_mutation_score_beside_the_report_is_rendered(
 ) -> None:
     from mutants import by_name
 
-    from harness._explorer import ExploreOptions
-    from harness._target import REFERENCE
+    from harness.engine._explorer import ExploreOptions
+    from harness.engine._target import REFERENCE
     from harness.gate import mutation_score_json, run_mutants, write_mutation_score
 
     class Clean:  # claims a catch, but is the hardened store itself: must show MISSED
@@ -501,7 +501,7 @@ def test_the_report_gates_a_catalog_it_can_import(
 ) -> None:
     import click
 
-    from harness._cli_report import _mutants_step
+    from harness.cli._report import _mutants_step
 
     (tmp_path / "report_catalog.py").write_text(
         "from mutants import by_name\nMUTANTS = (by_name('order-tiebreak'),)\n", encoding="utf-8"
@@ -531,7 +531,7 @@ def test_a_missing_or_broken_mutation_score_is_said_so(
 
 
 def test_the_explorers_own_summary_file_is_rendered(tmp_path: Path) -> None:
-    """``harness._summary.Summary.write`` (what ``store-harness explore`` writes) and the
+    """``harness.engine._summary.Summary.write`` (what ``store-harness explore`` writes) and the
     report's reader agree on the schema, extra top-level counts included."""
     summary = Summary(
         runs=[

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from harness._explorer import ExploreResult, RunResult, RunSpec
-from harness._oracle import VIOLATION_KINDS, Violation
-from harness._summary import PROMISES, summarize
 from harness.bench import BenchConfig, run_bench
+from harness.engine._explorer import ExploreResult, RunResult, RunSpec
+from harness.engine._oracle import VIOLATION_KINDS, Violation
+from harness.engine._summary import PROMISES, summarize
 from harness.report import CRASH_SUMMARY_NAME, BenchResults, write_report
 from harness.report._crash import GLOSSARY
 
@@ -287,10 +287,10 @@ def test_the_command_times_every_step_and_names_the_grid_of_its_verdicts(
 ) -> None:
     from click.testing import CliRunner
 
-    from harness._cli_report import report_command
+    from harness.cli._report import report_command
 
     # the seeded bugs are gated elsewhere; here only that the step is timed matters
-    monkeypatch.setattr("harness._cli_report._mutants_step", lambda out, **kw: [])
+    monkeypatch.setattr("harness.cli._report._mutants_step", lambda out, **kw: [])
     out = tmp_path / "out"
     grid = ["-l", "directory", "-p", "hardened", "-s", "10", "--part", "single", "--ops", "3"]
     result = CliRunner().invoke(

@@ -1,7 +1,7 @@
 """Harness safety: temp roots only, hung and crashing stores contained, a canary untouched.
 
 The promises are written in ``harness/_roots.py`` (where the harness may write and what
-it may remove) and ``harness/_contain.py`` (a store that hangs or kills its process).
+it may remove) and ``harness/engine/_contain.py`` (a store that hangs or kills its process).
 """
 
 from __future__ import annotations
@@ -18,9 +18,6 @@ import pytest
 from mutants import by_name
 
 import scenarios
-from harness._contain import ContainedError, run_contained
-from harness._explorer import ExploreOptions, explore
-from harness._replay import write_replays
 from harness._roots import (
     MARKER,
     UnsafePathError,
@@ -31,6 +28,9 @@ from harness._roots import (
     temp_root,
 )
 from harness.cli import main
+from harness.engine._contain import ContainedError, run_contained
+from harness.engine._explorer import ExploreOptions, explore
+from harness.replay._scenario_replay import write_replays
 
 PROJECT = Path(__file__).resolve().parents[1]
 

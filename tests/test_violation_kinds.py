@@ -1,6 +1,6 @@
 """Every violation kind the code can emit is registered, documented and waivable.
 
-``harness._oracle.VIOLATION_KINDS`` is the one registry. These tests hold the rest to
+``harness.engine._oracle.VIOLATION_KINDS`` is the one registry. These tests hold the rest to
 it: docs/gate.md's table of kinds, the gate summary's legend and ``--waive``'s choices
 list exactly the registered kinds, and a scan of the source finds no kind literal that
 is not registered (``wrong-result`` was emitted by the machine check for a long time
@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 import pytest
 
-from harness._oracle import SEVERITIES, VIOLATION_KINDS, Violation, check_kind
+from harness.engine._oracle import SEVERITIES, VIOLATION_KINDS, Violation, check_kind
 from harness.gate import (
     PROMISE_PROFILES,
     CaseResult,
@@ -71,7 +71,7 @@ def test_summary_legend_explains_every_kind() -> None:
 
 
 def test_waive_offers_every_kind() -> None:
-    from harness._cli_gate import gate_command
+    from harness.cli._gate import gate_command
 
     (waive,) = [p for p in gate_command.params if p.name == "waive"]
     assert isinstance(waive.type, click.Choice)
@@ -161,7 +161,7 @@ def test_every_kind_literal_in_the_source_is_registered() -> None:
         for kind, places in found.items()
         if kind not in VIOLATION_KINDS and kind not in NOT_VIOLATIONS
     }
-    assert unregistered == {}, "register these in harness._oracle.VIOLATION_KINDS"
+    assert unregistered == {}, "register these in harness.engine._oracle.VIOLATION_KINDS"
     # The scan reaches every way kinds are emitted (else it would pass vacuously).
     for kind in ("wrong-result", "wrong-read", "divergence", "mismatch", "lost-update"):
         assert kind in found, kind

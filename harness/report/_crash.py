@@ -20,7 +20,7 @@ may be absent in files written before it existed; the promise table is then the 
 matrix of layouts x profiles.
 
 ``fs_semantics`` (``linux``, ``macos``, ``windows``: the file-name rules the runs were
-made under, ``harness.foreignfs``) may be absent and then means ``linux``; each other
+made under, ``harness.faults._foreignfs``) may be absent and then means ``linux``; each other
 semantics gets a promise table of its own.
 
 Read leniently: a missing file means "no summary"; an unreadable one is reported in the
@@ -238,7 +238,7 @@ def _kept(value: bool | None) -> str:
 
 
 # --- severity ---------------------------------------------------------------------------------
-#: worst first, as harness._oracle.VIOLATION_KINDS grades them
+#: worst first, as harness.engine._oracle.VIOLATION_KINDS grades them
 SEVERITY_ORDER = ("critical", "high", "medium", "low")
 #: a kind the registry does not know (a file from another version) is shown, never dropped
 UNREGISTERED = "unregistered"
@@ -246,7 +246,7 @@ UNREGISTERED = "unregistered"
 
 def severity(kind: str) -> str:
     # Imported here: the report package stays cheap to import for the bench workers.
-    from .._oracle import VIOLATION_KINDS
+    from harness.engine._oracle import VIOLATION_KINDS
 
     return VIOLATION_KINDS[kind][0] if kind in VIOLATION_KINDS else UNREGISTERED
 
@@ -264,7 +264,7 @@ def _by_severity(kinds: Mapping[str, int]) -> str:
 
 # --- replay files -----------------------------------------------------------------------------
 def _safe(text: str) -> str:
-    # the same substitution harness._replay.replay_id makes in a file name
+    # the same substitution harness.replay._scenario_replay.replay_id makes in a file name
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
 
 
@@ -425,7 +425,7 @@ def findings_table(summary: CrashSummary) -> Table | None:
             for (profile, layout, fs), cell in cells.items()
         ),
         note="Severity, worst first: critical, high, medium, low, as the registry of "
-        "violation kinds grades each kind (harness/_oracle.py, the table in docs/gate.md). "
+        "violation kinds grades each kind (harness/engine/_oracle.py, the table in docs/gate.md). "
         "The replay files, one per distinct violation, are listed below the table; "
         "`store-harness replay FILE` re-runs one.",
     )
@@ -557,7 +557,7 @@ def _for_file_names(title: str, note: str, fs: str) -> tuple[str, str]:
     return (
         f"{title}, {fs} file names",
         f"{note} Runs under {fs}'s file-name rules, emulated over a Linux folder "
-        "(harness/foreignfs.py, docs/foreign-fs.md).",
+        "(harness/faults/_foreignfs.py, docs/foreign-fs.md).",
     )
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness._roots import UnsafePathError, temp_root
-from harness.concurrency import Event, check_history, run_concurrency
+from harness.checks._concurrency import Event, check_history, run_concurrency
 
 pytestmark = pytest.mark.real_only
 

@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from harness.mutation import Mutant
+from harness.checks._mutation import Mutant
 from reference_store._atomic import TMP_SUFFIX
 from reference_store._keys import keyed_file_name
 from reference_store.fs import FileStat, FileSystemWrapper
@@ -423,7 +423,7 @@ MUTANTS: tuple[Mutant, ...] = (
         profile_changes={"quarantine_corrupt": False},
     ),
     # Bugs that take the process down with them: the explorer runs each in a child
-    # process, stops it after --run-timeout, and reports the run (harness._contain).
+    # process, stops it after --run-timeout, and reports the run (harness.engine._contain).
     Mutant(
         "wait-for-whole-file",
         "waits for a torn entry file to be completed by its writer, forever",

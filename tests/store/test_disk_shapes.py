@@ -25,8 +25,8 @@ import pytest
 from shape_cells import NO_FOLDER, Observed, observe, observe_contained
 
 import scenarios
-from harness._explorer import RunSpec, run_once
-from harness._replay import load_replay, write_replays
+from harness.engine._explorer import RunSpec, run_once
+from harness.replay._scenario_replay import load_replay, write_replays
 from reference_store import StoreError, StorePathError, open_store
 from scenarios._disk_shapes import (
     DOC,

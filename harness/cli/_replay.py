@@ -1,0 +1,200 @@
+"""``store-harness replay``: re-run one replay file -- a scenario run or a machine failure --
+and show its trace, the files after the fault and what the oracle expected.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, NoReturn
+
+import click
+
+from harness._errors import HarnessError
+from harness.cli._common import CommandError, make_console
+from harness.cli._explore import run_timeout_option
+from harness.engine._explorer import run_contained_once
+from harness.faults._faultfs import Operation
+from harness.replay._scenario_replay import load_replay
+
+if TYPE_CHECKING:
+    from harness.engine._target import StoreTarget
+    from harness.replay._machine_replay import MachineReplay
+
+__all__ = [
+    "replay_command",
+]
+
+
+@click.command("replay")
+@click.argument("replay_file", type=click.Path())
+@click.option(
+    "--full-trace",
+    "--verbose",
+    "-v",
+    "full_trace",
+    is_flag=True,
+    help="Print every operation, not only the last 40.",
+)
+@run_timeout_option
+@click.option(
+    "--target-source",
+    metavar="MODULE",
+    help="Import MODULE to define the replay's store target, when the file's own "
+    "target_source does not import here (e.g. tests.mutants for a 'mutant:<name>' "
+    "target; the current folder is on the import path).",
+)
+def replay_command(
+    replay_file: str, full_trace: bool, run_timeout: float, target_source: str | None
+) -> None:
+    """Re-run one replay file: the trace up to the fault, the files after it, the diff.
+
+    A store given as module:factory is imported again (from the current folder); a
+    seeded-bug mutant ('mutant:<name>') is rebuilt from the module recorded in the file
+    (its target_source), so run this from the folder the gate ran in.
+
+    A machine replay file (written by the gate's 'machine' check) re-runs its shrunk
+    Hypothesis example from the recorded blob, or, under another Hypothesis version,
+    the whole seeded search; it prints the calls and the crash details.
+
+    Exits 1 when the violation still reproduces, 0 when it no longer does (fixed),
+    2 when the file is not a valid replay file (every field is checked before anything
+    runs; one line names the file and the field) or its store target cannot be built.
+    """
+    import scenarios as catalog
+    from harness.replay._machine_replay import is_machine_replay, load_machine_replay
+    from harness.replay._scenario_replay import read_replay_json, replay_target
+    from harness.replay._validate import check_configuration
+
+    try:
+        raw = read_replay_json(replay_file)
+        if is_machine_replay(raw):
+            machine = load_machine_replay(replay_file, raw)
+            target = replay_target(machine.target, machine.source, target_source)
+            _check_profile(replay_file, target, machine.profile)
+            _replay_machine(machine, target, full_trace)
+        replay = load_replay(replay_file, raw)
+        try:
+            scenario = catalog.get(replay.spec.scenario)
+        except HarnessError as exc:
+            raise HarnessError(f"{replay_file}: spec.scenario: {exc}") from None
+        check_configuration(replay_file, replay.raw["spec"], scenario)
+        if replay.spec.backend not in ("kill", "tmpfs"):  # those name an adapter command
+            target = replay_target(replay.spec.target, replay.source, target_source)
+            _check_profile(replay_file, target, replay.spec.profile)
+    except HarnessError as exc:
+        raise CommandError(str(exc)) from None
+    console = make_console()
+    spec = replay.spec
+    console.print(
+        f"[bold]{spec.scenario}[/] / {spec.variant} — layout {spec.layout}, profile "
+        f"{spec.profile}, backend {spec.backend}, seed {spec.seed}"
+    )
+    if spec.backend in ("kill", "tmpfs"):  # a real-kill run: re-run it in a child process
+        from harness.checks._kill_run import run_real
+        from harness.checks._kill_spec import spec_from_json
+
+        spec = spec_from_json(replay.raw["spec"])
+        console.print(f"fault: {spec.describe()}")
+        result = run_real(scenario, spec)
+    else:
+        console.print(f"fault: {spec.describe()}")
+        # In a child process: the run may hang or kill its process, as it did when found.
+        result = run_contained_once(scenario, spec, timeout_s=run_timeout)
+    trace = list(result.trace)
+    recorded = replay.raw.get("trace", [])
+    same = [op.to_json() for op in trace] == recorded
+    shown = trace if full_trace else trace[-40:]
+    console.print(
+        f"\n[bold]trace[/] ({len(trace)} operations"
+        f"{'' if full_trace or len(trace) <= 40 else ', last 40'}; "
+        f"{'identical to' if same else 'DIFFERENT from'} the recorded trace)"
+    )
+    for op in shown:
+        style = "red" if op.outcome != "ok" else None
+        console.print("  " + op.describe(), style=style, highlight=False, markup=False)
+    console.print("\n[bold]calls[/]")
+    for outcome in result.outcomes:
+        error = f" ({outcome.error})" if outcome.error else ""
+        console.print(f"  {outcome.call}: {outcome.status}{error}", highlight=False, markup=False)
+    if result.unsynced:
+        console.print("\n[bold]unsynced effects at the power loss[/]")
+        for effect in result.unsynced:
+            console.print(f"  {effect}", highlight=False, markup=False)
+    console.print("\n[bold]files on disk after the fault[/] (before recovery)")
+    for path, size in sorted(result.files_after_fault.items()):
+        console.print(
+            f"  {path}" + ("" if path.endswith("/") else f"  {size} B"),
+            highlight=False,
+            markup=False,
+        )
+    from harness.replay._scenario_replay import _diff
+
+    console.print("\n[bold]oracle[/]")
+    if not result.violations:
+        console.print("  no violation: this replay no longer reproduces", style="green")
+        sys.exit(0)
+    for violation in result.violations:
+        console.print(
+            f"  [{violation.severity}] {violation.kind}: {violation.detail}",
+            style="red",
+            highlight=False,
+            markup=False,
+        )
+    for line in _diff(result.found, result.expected):
+        console.print("  " + line, highlight=False, markup=False)
+    sys.exit(1)
+
+
+def _check_profile(path: str, target: StoreTarget, profile: str) -> None:
+    if target.declares_profiles and profile not in target.profiles:
+        raise HarnessError(
+            f"{path}: profile {profile!r} is not a profile of store {target.name!r} "
+            f"({', '.join(target.profiles)})"
+        )
+
+
+def _replay_machine(replay: MachineReplay, target: StoreTarget, full_trace: bool) -> NoReturn:
+    """Re-run a machine replay file; exits 1 while it fails, 0 once it passes."""
+    from harness.replay._machine_replay import replay_machine
+
+    console = make_console()
+    recorded = replay.run
+    console.print(
+        f"[bold]machine[/] — store {replay.target}, layout {replay.layout}, profile "
+        f"{replay.profile}; found with seed {recorded.seed}, {recorded.examples} examples x "
+        f"{recorded.steps} steps: {recorded.kind}",
+        highlight=False,
+    )
+    console.print("re-running the shrunk example (Hypothesis blob) ...", highlight=False)
+    run, how = replay_machine(replay, target)
+    if how == "search":
+        console.print(
+            "the blob does not replay here (another Hypothesis version, or the machine "
+            "changed): re-ran the seeded search",
+            highlight=False,
+        )
+    if run.passed:
+        console.print("no violation: this replay no longer reproduces", style="green")
+        sys.exit(0)
+    for line in run.message.splitlines():
+        console.print("  " + line, highlight=False, markup=False)
+    if run.example:
+        console.print("\n[bold]shrunk example[/] (Hypothesis)")
+        for line in run.example:
+            console.print("  " + line, highlight=False, markup=False)
+    for crash in (run.crash or {}).get("crashes", []):
+        trace = list(crash.get("trace", []))
+        shown = trace if full_trace else trace[-40:]
+        console.print("\n[bold]crash[/]", end=" ")
+        console.print(
+            f"in {crash.get('call')}: {crash.get('fault')} "
+            f"({len(trace)} operations{'' if full_trace or len(trace) <= 40 else ', last 40'})",
+            highlight=False,
+            markup=False,
+        )
+        for op in shown:
+            console.print(f"  {Operation.from_json(op).describe()}", highlight=False, markup=False)
+        console.print("[bold]files after the crash[/]")
+        for path, size in sorted(crash.get("files_after_crash", {}).items()):
+            console.print(f"  {path}  {size} B", highlight=False, markup=False)
+    sys.exit(1)

@@ -1,0 +1,11 @@
+"""Replay files: one failure, written down, checked, and re-run deterministically.
+
+* ``_scenario_replay``: replays of explorer and real-kill runs (``store-harness.replay/1``);
+* ``_machine_replay``: replays of state-machine failures (``store-harness.machine-replay/1``);
+* ``_validate``: the structural check of a replay file before anything runs (a bad file
+  is a usage error with exit 2, never a verdict).
+
+May import: every layer below (``engine``, ``checks``, ``faults``, ``foreign``) and the
+foundation; never ``harness.gate`` or the front doors. Promise: re-running a replay
+reproduces its run -- same spec, same target, same trace -- or says exactly what differs.
+"""
