@@ -35,7 +35,7 @@ from ._migration import migrate
 from ._open import LAYOUTS, open_store
 from ._profile import PROFILES
 from ._runtime import Runtime, deterministic_runtime
-from .fs import OsFileSystem
+from .fs import FileSystem, OsFileSystem
 from .protocol import (
     EVENT_REQUEST,
     OPS,
@@ -304,12 +304,22 @@ class Adapter:
         self.open_error = None
         # The SQLite layout refuses any seam but the real one (its I/O bypasses the seam).
         fs = self.seam if self.seam is not None and layout != "sqlite" else None
-        self.store = open_store(store_path, layout, profile, fs, runtime=self.runtime)
+        self.store = self.open_store(store_path, layout, profile, fs)
         self.open_args = {
             "store_path": self.store.store_path,
             "layout": layout,
             "profile": self.store.profile.name,
         }
+
+    # --- what a subclass may replace: how a store is opened and migrated -------------------
+    def open_store(
+        self, store_path: str, layout: str, profile: str, fs: FileSystem | None
+    ) -> SessionStore:
+        """Open the store to serve (a subclass serves another store the same way)."""
+        return open_store(store_path, layout, profile, fs, runtime=self.runtime)
+
+    def migrate_store(self, store_path: str, profile: str, fs: FileSystem | None) -> bool:
+        return migrate(store_path, profile, fs, runtime=self.runtime)
 
     def close_store(self) -> None:
         if self.store is not None:
@@ -427,7 +437,7 @@ class Adapter:
             store_path = self._need_store("migrate").store_path
         if profile is None:
             profile = self.store.profile.name if self.store is not None else "seed"
-        return migrate(store_path, profile, self.seam, runtime=self.runtime)
+        return self.migrate_store(store_path, profile, self.seam)
 
     def _close(self, args: _Args) -> Json:
         self.close_store()
@@ -517,7 +527,8 @@ def parse_args(argv: Sequence[str] | None = None) -> AdapterOptions:
     )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, adapter_class: type[Adapter] = Adapter) -> int:
+    """Serve stdin/stdout; ``adapter_class`` lets another store reuse the whole loop."""
     options = parse_args(argv)
     # The protocol owns file descriptor 1: keep a private copy for responses and point
     # fd 1 (and sys.stdout) at stderr, so nothing the store prints can corrupt the stream.
@@ -542,7 +553,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os._exit(PAUSED_EXIT_CODE)
 
     try:
-        adapter = Adapter(options, emit, pause=pause)
+        adapter = adapter_class(options, emit, pause=pause)
         return serve(adapter, stdin, protocol_out)
     finally:
         with contextlib.suppress(BrokenPipeError):

@@ -5,7 +5,7 @@ and show its trace, the files after the fault and what the oracle expected.
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -15,8 +15,22 @@ from harness.cli._explore import run_timeout_option
 from harness.engine._explorer import run_contained_once
 from harness.faults._faultfs import Operation
 from harness.replay._scenario_replay import load_replay
+from harness.replay._verdict import (
+    EXIT_FIXED,
+    EXIT_NOT_SAME_FAULT,
+    EXIT_REPRODUCES,
+    fault_fired,
+    first_difference,
+    landing_kills,
+    timing_kill,
+)
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
+    from harness.checks._kill_spec import RealSpec
+    from harness.engine._run_spec import RunResult
+    from harness.engine._scenario import Scenario
     from harness.engine._target import StoreTarget
     from harness.replay._machine_replay import MachineReplay
 
@@ -56,9 +70,15 @@ def replay_command(
     Hypothesis example from the recorded blob, or, under another Hypothesis version,
     the whole seeded search; it prints the calls and the crash details.
 
-    Exits 1 when the violation still reproduces, 0 when it no longer does (fixed),
-    2 when the file is not a valid replay file (every field is checked before anything
-    runs; one line names the file and the field) or its store target cannot be built.
+    A kill that landed by timing (as a call starts, or after a random delay) is re-run
+    where it landed: as a kill before the last operation the recorded child announced,
+    and before the next one.
+
+    Exits 1 when the violation still reproduces; 0 when it no longer does and the same
+    fault ran (fixed); 3 when the recorded fault did not fire in this run, or the kill
+    point has no equivalent in it (nothing is concluded); 2 when the file is not a valid
+    replay file (every field is checked before anything runs; one line names the file
+    and the field) or its store target cannot be built.
     """
     import scenarios as catalog
     from harness.replay._machine_replay import is_machine_replay, load_machine_replay
@@ -89,19 +109,89 @@ def replay_command(
         f"[bold]{spec.scenario}[/] / {spec.variant} — layout {spec.layout}, profile "
         f"{spec.profile}, backend {spec.backend}, seed {spec.seed}"
     )
+    recorded = list(replay.raw.get("trace", []))
     if spec.backend in ("kill", "tmpfs"):  # a real-kill run: re-run it in a child process
         from harness.checks._kill_run import run_real
         from harness.checks._kill_spec import spec_from_json
 
         spec = spec_from_json(replay.raw["spec"])
         console.print(f"fault: {spec.describe()}")
+        if timing_kill(spec):
+            _replay_timing_kill(console, scenario, spec, recorded, full_trace)
         result = run_real(scenario, spec)
     else:
         console.print(f"fault: {spec.describe()}")
         # In a child process: the run may hang or kill its process, as it did when found.
         result = run_contained_once(scenario, spec, timeout_s=run_timeout)
+    _show_run(console, result, recorded, full_trace)
+    console.print("\n[bold]oracle[/]")
+    if result.violations:
+        _show_violations(console, result)
+        sys.exit(EXIT_REPRODUCES)
+    fired = fault_fired(spec, result)
+    if not fired.fired:
+        console.print(
+            f"  no violation, but the recorded fault did not fire: {fired.why}; "
+            "nothing is concluded (exit 3)",
+            style="yellow",
+            highlight=False,
+            markup=False,
+        )
+        sys.exit(EXIT_NOT_SAME_FAULT)
+    console.print("  no violation: this replay no longer reproduces", style="green")
+    sys.exit(EXIT_FIXED)
+
+
+def _replay_timing_kill(
+    console: Console,
+    scenario: Scenario,
+    spec: RealSpec,
+    recorded: list[dict[str, Any]],
+    full_trace: bool,
+) -> NoReturn:
+    """A kill that landed by timing, re-run as the operation kills it may have been."""
+    from harness.checks._kill_run import run_real
+
+    places = landing_kills(spec, recorded)
+    console.print(
+        "this kill lands by timing, not at a place: re-running it where it landed, as "
+        + " and ".join(p.kill.describe() for p in places),
+        highlight=False,
+    )
+    result = None
+    for place in places:
+        result = run_real(scenario, place)
+        if result.violations:
+            console.print(f"\n[bold]{place.kill.describe()}[/]", highlight=False)
+            _show_run(console, result, recorded, full_trace)
+            console.print("\n[bold]oracle[/]")
+            _show_violations(console, result)
+            sys.exit(EXIT_REPRODUCES)
+    assert result is not None
+    last = max(place.kill.at or 0 for place in places) - 1
+    differs = first_difference(recorded, result.trace, last)
+    console.print("\n[bold]oracle[/]")
+    if differs is not None:
+        console.print(
+            f"  no violation at either place, but this run's operations differ from the "
+            f"recording at #{differs}, so the recorded kill point has no equivalent here; "
+            "nothing is concluded (exit 3): gate the change to judge it",
+            style="yellow",
+            highlight=False,
+            markup=False,
+        )
+        sys.exit(EXIT_NOT_SAME_FAULT)
+    console.print(
+        "  no violation at either place the kill may have landed: this replay no longer reproduces",
+        style="green",
+    )
+    sys.exit(EXIT_FIXED)
+
+
+def _show_run(
+    console: Console, result: RunResult, recorded: list[dict[str, Any]], full_trace: bool
+) -> None:
     trace = list(result.trace)
-    recorded = replay.raw.get("trace", [])
     same = [op.to_json() for op in trace] == recorded
     shown = trace if full_trace else trace[-40:]
     console.print(
@@ -127,12 +217,11 @@ def replay_command(
             highlight=False,
             markup=False,
         )
+
+
+def _show_violations(console: Console, result: RunResult) -> None:
     from harness.replay._scenario_replay import _diff
 
-    console.print("\n[bold]oracle[/]")
-    if not result.violations:
-        console.print("  no violation: this replay no longer reproduces", style="green")
-        sys.exit(0)
     for violation in result.violations:
         console.print(
             f"  [{violation.severity}] {violation.kind}: {violation.detail}",
@@ -142,7 +231,6 @@ def replay_command(
         )
     for line in _diff(result.found, result.expected):
         console.print("  " + line, highlight=False, markup=False)
-    sys.exit(1)
 
 
 def _check_profile(path: str, target: StoreTarget, profile: str) -> None:

@@ -423,7 +423,7 @@ def _recover_and_check(
                 layout=spec.layout,
                 profile=spec.profile,
                 outcomes=tuple(outcomes),
-                faulted=spec.plan != FaultPlan() or spec.power is not None,
+                calls_may_fail=spec.calls_may_fail(),
                 semantics=spec.semantics,
             )
         )

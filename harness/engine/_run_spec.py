@@ -88,6 +88,10 @@ class RunSpec:
             semantics=str(raw.get("fs_semantics", "linux")),
         )
 
+    def calls_may_fail(self) -> bool:
+        """Whether this run's fault may make a call report an error (a baseline: no)."""
+        return self.plan != FaultPlan() or self.power is not None
+
     def describe(self) -> str:
         power = f", power loss: {self.power.label}" if self.power else ""
         where = f", {self.semantics} file names" if self.semantics != "linux" else ""

@@ -88,8 +88,10 @@ class CheckContext:
     profile: str
     #: what became of each call of the workload
     outcomes: tuple[Outcome, ...] = ()
-    #: whether the run had a fault plan or a power loss (a baseline run has neither)
-    faulted: bool = True
+    #: whether a fault of the run may make a call report an error (injected errors, disk
+    #: full, a crash or power loss in process); a kill only cuts calls short, so a real
+    #: kill run is ``False``: any call it saw fail, failed on its own
+    calls_may_fail: bool = True
     #: the emulated file-name rules of the run (``harness.faults._foreignfs``)
     semantics: str = "linux"
 

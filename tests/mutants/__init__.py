@@ -40,6 +40,7 @@ from typing import Any
 
 from harness.checks._mutation import Mutant
 from reference_store._atomic import TMP_SUFFIX
+from reference_store._errors import InvalidKeyError
 from reference_store._keys import keyed_file_name
 from reference_store.fs import FileStat, FileSystemWrapper
 
@@ -328,6 +329,15 @@ def _skip_slash_keys(original: Callable[..., Any]) -> Callable[..., Any]:
     return dedupe
 
 
+def _refuse_backslash(original: Callable[..., Any]) -> Callable[..., Any]:
+    def check(key: Any) -> None:
+        if isinstance(key, str) and "\\" in key:
+            raise InvalidKeyError(f"session key {key!r} contains a backslash")
+        original(key)
+
+    return check
+
+
 MUTANTS: tuple[Mutant, ...] = (
     # Bugs in how the store writes.
     Mutant(
@@ -491,6 +501,15 @@ MUTANTS: tuple[Mutant, ...] = (
         "the migration drops entries whose key contains '/'",
         ("keys.hostile",),
         patches={"reference_store._migration:dedupe_case_variants": _skip_slash_keys},
+    ),
+    Mutant(
+        "refuses-backslash-keys",
+        "a valid key with a backslash is refused (the store cannot file it)",
+        ("keys.hostile",),
+        patches={
+            "reference_store._base:check_key_encodable": _refuse_backslash,
+            "reference_store._codec:check_key_encodable": _refuse_backslash,
+        },
     ),
     # Bugs in how the store meets the shapes of its own paths.
     Mutant(

@@ -1,0 +1,51 @@
+"""A seeded bug behind the adapter protocol: a foreign store the gate has never seen.
+
+``python tests/mutant_adapter.py NAME [adapter options]`` serves the mutant ``NAME`` of
+``tests/mutants`` exactly as ``python -m reference_store.adapter`` serves the reference
+store, so a test can gate it with ``--store-cmd`` and see each check fail on a store the
+harness reaches only through a pipe and a SIGKILL.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from reference_store import SessionStore
+from reference_store.adapter import Adapter, main
+from reference_store.fs import FileSystem, OsFileSystem
+from tests.mutants import by_name
+
+
+def command(name: str, *extra: str) -> str:
+    """The ``--store-cmd`` template that serves mutant ``name``."""
+    import shlex
+
+    parts = [sys.executable, str(Path(__file__).resolve()), name]
+    template = " ".join(shlex.quote(p) for p in parts)
+    template += " --store-path {store_path} --layout {layout} --profile {profile}"
+    return " ".join([template, *extra])
+
+
+def serve(name: str, argv: list[str]) -> int:
+    mutant = by_name(name)
+
+    class MutantAdapter(Adapter):
+        def open_store(
+            self, store_path: str, layout: str, profile: str, fs: FileSystem | None
+        ) -> SessionStore:
+            store: SessionStore = mutant.open(
+                store_path, layout, profile, fs or OsFileSystem(), runtime=self.runtime
+            )
+            return store
+
+        def migrate_store(self, store_path: str, profile: str, fs: FileSystem | None) -> bool:
+            return mutant.migrate(store_path, profile, fs or OsFileSystem(), runtime=self.runtime)
+
+    return main(argv, adapter_class=MutantAdapter)
+
+
+if __name__ == "__main__":
+    sys.exit(serve(sys.argv[1], sys.argv[2:]))
