@@ -1,8 +1,8 @@
 """A seeded bug behind the adapter protocol: a foreign store the gate has never seen.
 
-``python tests/mutant_adapter.py NAME [adapter options]`` serves the mutant ``NAME`` of
-``tests/mutants`` exactly as ``python -m reference_store.adapter`` serves the reference
-store, so a test can gate it with ``--store-cmd`` and see each check fail on a store the
+``python tests/mutant_adapter.py NAME [--only-layouts L,..] [adapter options]`` serves the
+mutant ``NAME`` of ``tests/mutants`` (``hardened``: no bug) exactly as ``python -m
+reference_store.adapter`` serves the reference store, so a test can gate it with ``--store-cmd`` and see each check fail on a store the
 harness reaches only through a pipe and a SIGKILL.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -30,6 +31,14 @@ def command(name: str, *extra: str) -> str:
 
 
 def serve(name: str, argv: list[str]) -> int:
+    # ``--only-layouts a,b`` (this script's own option): declare just those in ping.
+    only: list[str] | None = None
+    if "--only-layouts" in argv:
+        at = argv.index("--only-layouts")
+        only = argv[at + 1].split(",")
+        del argv[at : at + 2]
+    if name == "hardened":  # no bug: the hardened store behind this script
+        return main(argv, adapter_class=_declaring(Adapter, only))
     mutant = by_name(name)
 
     class MutantAdapter(Adapter):
@@ -44,7 +53,20 @@ def serve(name: str, argv: list[str]) -> int:
         def migrate_store(self, store_path: str, profile: str, fs: FileSystem | None) -> bool:
             return mutant.migrate(store_path, profile, fs or OsFileSystem(), runtime=self.runtime)
 
-    return main(argv, adapter_class=MutantAdapter)
+    return main(argv, adapter_class=_declaring(MutantAdapter, only))
+
+
+def _declaring(base: type[Adapter], only: list[str] | None) -> type[Adapter]:
+    if only is None:
+        return base
+
+    class Declaring(base):  # type: ignore[valid-type, misc]
+        def _ping(self, args: Any) -> Any:
+            answer = super()._ping(args)
+            answer["layouts"] = only
+            return answer
+
+    return Declaring
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from harness._errors import UsageError
 from harness.checks._kill_spec import KillPoint, RealSpec
 from harness.cli import main
 from harness.engine._explorer import ExploreOptions
@@ -170,3 +171,17 @@ def test_traces_are_compared_by_shape_not_by_random_suffixes() -> None:
     assert first_difference(recorded, same, 2) is None
     other = (same[0], Operation(2, "unlink", "store/sessions.json"))
     assert first_difference(recorded, other, 2) == 2
+
+
+def test_the_gate_plans_only_the_layouts_the_adapter_declares() -> None:
+    command = mutant_command("hardened", "--only-layouts", "legacy", "--no-sync")
+    result = run_gate(None, store_cmd=command, scenarios=["update.kill"], options=QUICK)
+    assert {c.configuration.layout for c in result.cases} == {"legacy"}
+    skipped = {c.layout: c.reason for c in result.unclaimed}
+    assert "directory" in skipped and "declares the layouts legacy only" in skipped["directory"]
+    assert result.passed
+
+
+def test_an_adapter_that_does_not_answer_ping_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="did not answer ping"):
+        run_gate(None, store_cmd=f"{shlex.quote(sys.executable)} -c 'pass'", options=QUICK)

@@ -251,6 +251,9 @@ def _unexplored_reason(
     faults = _claimed_faults(scenario, promises)
     if layout not in GATE_LAYOUTS:
         return f"the gate cannot crash the {layout} layout (it does its own I/O)"
+    unsupported = target.unsupported(layout)
+    if unsupported is not None:
+        return unsupported
     if backend == KILL_BACKEND:
         if "crash" in faults:
             return None
@@ -258,9 +261,6 @@ def _unexplored_reason(
             "a --store-cmd store is SIGKILLed for real, which reproduces the crash fault "
             f"only; this scenario has none (its faults: {', '.join(scenario.faults)})"
         )
-    unsupported = target.unsupported(layout)
-    if unsupported is not None:
-        return unsupported
     if not faults:
         return f"promises {promises.name} claim none of its faults ({', '.join(scenario.faults)})"
     return None

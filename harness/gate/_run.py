@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness._errors import UsageError
+from harness.checks._contract import declared_by
 from harness.engine._run_spec import DEFAULT_MAX_POINTS, ExploreOptions
 from harness.engine._scenario import Scenario
 from harness.engine._target import StoreTarget, resolve_target
@@ -146,12 +147,23 @@ class GateResult:
         }
 
 
-def _command_target(command: str) -> StoreTarget:
+def _command_target(command: str, timeout_s: float) -> StoreTarget:
+    """The store behind ``command`` as the plan sees it: the layouts and profiles its
+    adapter declares in ``ping`` (asked once, of an adapter started on an empty folder)."""
+
     def in_another_process(*_args: object, **_kwargs: object) -> object:
         raise UsageError("a --store-cmd store runs in its own process, never in-process")
 
+    declared = declared_by(command, timeout_s)
     # A name only: nothing opens it in-process, and it is not registered.
-    return StoreTarget(name=f"store-cmd: {command}", open=in_another_process)
+    return StoreTarget(
+        name=f"store-cmd: {command}",
+        open=in_another_process,
+        migrate=in_another_process,  # the adapter's own migrate op, in its process
+        layouts=declared.layouts,
+        profiles=declared.profiles,
+        description=declared.implementation,
+    )
 
 
 def default_profile(target: StoreTarget) -> str:
@@ -200,7 +212,7 @@ def run_gate(
     its verdict (``progress`` only names the configuration).
     """
     if store_cmd is not None:
-        target = _command_target(store_cmd)
+        target = _command_target(store_cmd, (options or ExploreOptions()).run_timeout)
         backends = (KILL_BACKEND,)
     elif store is None:
         raise UsageError("no store to gate: give a store or a store command")
