@@ -2,8 +2,9 @@
 
 ``python tests/mutant_adapter.py NAME [--only-layouts L,..] [adapter options]`` serves the
 mutant ``NAME`` of ``tests/mutants`` (``hardened``: no bug) exactly as ``python -m
-reference_store.adapter`` serves the reference store, so a test can gate it with ``--store-cmd`` and see each check fail on a store the
-harness reaches only through a pipe and a SIGKILL.
+reference_store.adapter`` serves the reference store, so a test can gate it with
+``--store-cmd`` and see each check fail on a store the harness reaches only through a
+pipe and a SIGKILL.
 """
 
 from __future__ import annotations
