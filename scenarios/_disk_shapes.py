@@ -12,6 +12,7 @@ the two; ``python -m scenarios._disk_shapes --write`` rewrites the page's block)
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Mapping
@@ -234,6 +235,21 @@ def build(params: Mapping[str, Any], profile: str) -> Workload:
     return Workload(setup, _steps(layout))
 
 
+def _in_process_only(owned: OwnedPath, shape: str) -> str | None:
+    """Why a row cannot be planted for a store in another process, if it cannot."""
+    if any("*" in name for name in owned.names):
+        return (
+            "the shape goes at the name the store chooses when it first touches it, "
+            "which only the in-process seam sees"
+        )
+    if shape in ("unreadable", "read-only-parent") and os.geteuid() == 0:
+        return (
+            "a mode shape needs a user who is not root, and a store in another process "
+            "runs as this one (root reads and writes whatever the modes say)"
+        )
+    return None
+
+
 def variants() -> tuple[Variant, ...]:
     """One variant per row and layout that uses the path (SQLite is not explored: it
     does its own I/O); each one crash point, seeded (``--full`` and ``--max-points``
@@ -244,6 +260,7 @@ def variants() -> tuple[Variant, ...]:
             {"path": owned.id, "shape": shape, "layout": layout},
             (layout,),
             max_points=1,
+            in_process_only=_in_process_only(owned, shape),
         )
         for owned in PATHS
         for shape in owned.shapes

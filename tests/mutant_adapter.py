@@ -9,7 +9,9 @@ pipe and a SIGKILL.
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +42,8 @@ def serve(name: str, argv: list[str]) -> int:
         del argv[at : at + 2]
     if name == "hardened":  # no bug: the hardened store behind this script
         return main(argv, adapter_class=_declaring(Adapter, only))
+    if name == "leaks-tmpdir":  # a bug no in-process seam can see: mkstemp files left
+        return main(argv, adapter_class=_declaring(_LeaksTmpdir, only))
     mutant = by_name(name)
 
     class MutantAdapter(Adapter):
@@ -55,6 +59,24 @@ def serve(name: str, argv: list[str]) -> int:
             return mutant.migrate(store_path, profile, fs or OsFileSystem(), runtime=self.runtime)
 
     return main(argv, adapter_class=_declaring(MutantAdapter, only))
+
+
+class _LeaksTmpdir(Adapter):
+    """The hardened store, plus a scratch file in ``$TMPDIR`` per save, never removed."""
+
+    def open_store(
+        self, store_path: str, layout: str, profile: str, fs: FileSystem | None
+    ) -> SessionStore:
+        store = super().open_store(store_path, layout, profile, fs)
+        save = store.save
+
+        def leaky_save(mapping: Any) -> None:
+            handle, _scratch = tempfile.mkstemp()
+            os.close(handle)
+            save(mapping)
+
+        store.save = leaky_save  # type: ignore[method-assign]
+        return store
 
 
 def _declaring(base: type[Adapter], only: list[str] | None) -> type[Adapter]:

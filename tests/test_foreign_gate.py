@@ -23,9 +23,10 @@ from harness._errors import UsageError
 from harness.checks._kill_spec import KillPoint, RealSpec
 from harness.cli import main
 from harness.engine._explorer import ExploreOptions
+from harness.engine._run_once import is_temp_name
 from harness.engine._run_spec import RunResult, RunSpec
 from harness.faults._faultfs import FaultPlan, Operation
-from harness.gate import run_gate
+from harness.gate import CheckOptions, run_gate
 from harness.replay._verdict import (
     EXIT_NOT_SAME_FAULT,
     fault_fired,
@@ -185,3 +186,63 @@ def test_the_gate_plans_only_the_layouts_the_adapter_declares() -> None:
 def test_an_adapter_that_does_not_answer_ping_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="did not answer ping"):
         run_gate(None, store_cmd=f"{shlex.quote(sys.executable)} -c 'pass'", options=QUICK)
+
+
+def test_temp_files_a_foreign_store_leaves_in_its_tmpdir_are_leftovers() -> None:
+    command = mutant_command("leaks-tmpdir", "--no-sync")
+    leaky = run_gate(
+        None, store_cmd=command, scenarios=["update.kill"], layouts=["legacy"], options=QUICK
+    )
+    assert "leftover-temp" in _kinds(leaky)
+    details = [v for c in leaky.cases for v in c.failure_text().splitlines() if "tmpdir/" in v]
+    assert details, [c.failure_text() for c in leaky.cases]
+
+
+@pytest.mark.parametrize(
+    ("path", "temp"),
+    [
+        ("store/sessions.json.tmp", True),
+        ("store/sessions.json.4242.1a2b.tmp", True),
+        ("store/sessions.json.tmp.1234", True),
+        ("store/tmpk3j_x9ab", True),  # Python's mkstemp
+        ("tmpdir/anything", True),
+        ("tmpdir/", False),  # the folder is the harness's own
+        ("store/sessions.json", False),
+        ("store/sessions.d/agent%3Amain%3Ax.tmp.json", False),  # a key that says tmp
+        ("store/sessions.json.flock", False),
+    ],
+)
+def test_what_counts_as_a_temp_file(path: str, temp: bool) -> None:
+    assert is_temp_name(path) is temp
+
+
+# --- the gate's own checks through the adapter -----------------------------------------------
+def test_the_machine_check_drives_a_store_command_and_passes_the_reference_adapter() -> None:
+    result = run_gate(
+        None,
+        store_cmd=REFERENCE_CMD,
+        scenarios=["machine"],
+        checks=CheckOptions(machine_examples=4, machine_steps=10, concurrency=False),
+        options=QUICK,
+    )
+    assert {c.configuration.layout for c in result.cases} == {"legacy", "directory", "auto"}
+    assert result.passed, [c.failure_text() for c in result.cases]
+
+
+def test_the_machine_check_catches_an_in_place_write_a_foreign_store_drops(
+    tmp_path: Path,
+) -> None:
+    result = run_gate(
+        None,
+        store_cmd=mutant_command("in-place-change-dropped", "--no-sync"),
+        scenarios=["machine"],
+        layouts=["directory"],
+        checks=CheckOptions(concurrency=False),
+        options=QUICK,
+        replays_dir=str(tmp_path),
+    )
+    assert _kinds(result) == {"acked-write-lost"}
+    (replay,) = (tmp_path / "real").glob("machine--*.json")
+    assert json.loads(replay.read_text(encoding="utf-8"))["store_cmd"]
+    outcome = CliRunner().invoke(main, ["replay", str(replay)])
+    assert outcome.exit_code == 1, outcome.output

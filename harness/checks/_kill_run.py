@@ -6,15 +6,15 @@ where the spec says, then recover and check as the explorer does (the model is i
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from harness._errors import UsageError
 from harness._roots import temp_root
+from harness.checks._adapter_target import adapter_target
 from harness.checks._kill_spec import (
     DEFAULT_TIMEOUT_S,
     ROOMY_TMPFS_BYTES,
@@ -30,7 +30,7 @@ from harness.engine._run_once import (
     _snapshot,
     _write_setup,
 )
-from harness.engine._run_spec import STORE_FOLDER, STORE_NAME, RunResult
+from harness.engine._run_spec import CHILD_TMPDIR, STORE_FOLDER, STORE_NAME, RunResult
 from harness.engine._scenario import Scenario, Workload
 from harness.engine._target import REFERENCE, StoreTarget
 from harness.engine._workload import Load, Migrate, ReadUpdatedAt, Save, Step, Update, UpdateEntry
@@ -50,70 +50,6 @@ from reference_store.protocol import EVENT_OP, EVENT_PAUSED, EVENT_REQUEST, OpAn
 __all__ = [
     "run_real",
 ]
-
-
-# --- a foreign store as a StoreTarget (setup and recovery go through new adapters) -----------
-class _AdapterStore:
-    """Just enough of the store API for the explorer's setup and recovery code."""
-
-    def __init__(self, client: AdapterClient) -> None:
-        self.client = client
-
-    def load(self, skip_cache: bool = False) -> dict[str, Any]:
-        return self.client.load(skip_cache=skip_cache)
-
-    def save(self, mapping: Mapping[str, Any]) -> None:
-        self.client.save(mapping)
-
-    def update(self, mutator: Callable[[dict[str, Any]], Any]) -> Any:
-        # A function cannot cross the process boundary: run it on a copy and send the
-        # difference. Not atomic against other writers -- recovery is single-writer.
-        before = self.client.load(skip_cache=True)
-        after = json.loads(json.dumps(before))
-        result = mutator(after)
-        changed = {k: v for k, v in after.items() if before.get(k, _ABSENT) != v}
-        self.client.update(set=changed, delete=[k for k in before if k not in after])
-        return result
-
-    def close(self) -> None:
-        self.client.close()
-
-
-_ABSENT = object()
-
-
-def _adapter_target(
-    command: StoreCommand, timeout: float, started: list[AdapterClient]
-) -> StoreTarget:
-    """A target whose every open is a new adapter process (recorded in ``started``: the
-    explorer's recovery does not close a store whose load failed, so the caller kills
-    whatever is left)."""
-
-    def start(store_path: str, layout: str, profile: str) -> AdapterClient:
-        client = command.start(store_path, layout, profile, timeout=timeout)
-        started.append(client)
-        try:
-            if not command.opens_itself:
-                client.open(store_path, layout, profile)
-        except BaseException:
-            client.kill()
-            raise
-        return client
-
-    def open_(store_path: str, layout: str, profile: str, fs: Any, **_: Any) -> _AdapterStore:
-        return _AdapterStore(start(store_path, layout, profile))
-
-    def migrate(store_path: str, profile: str, fs: Any, **_: Any) -> bool:
-        with start(store_path, "auto", profile) as client:
-            return client.migrate(store_path, profile)
-
-    return StoreTarget(
-        name="store-cmd",
-        open=open_,
-        migrate=migrate,
-        refusals=(StoreError, AdapterError),
-        description=f"adapter: {command.template}",
-    )
 
 
 # --- steps as requests ------------------------------------------------------------------------
@@ -351,7 +287,7 @@ def _run(scenario: Scenario, spec: RealSpec, timeout: float) -> _Measured:
     workload = scenario.build(scenario.variant(spec.variant).params, spec.profile)
     command = StoreCommand(spec.store_cmd, spec.seed)
     helpers: list[AdapterClient] = []
-    target = REFERENCE if spec.store_cmd is None else _adapter_target(command, timeout, helpers)
+    target = REFERENCE if spec.store_cmd is None else adapter_target(command, timeout, helpers)
     try:
         return _run_in(scenario, spec, workload, command, target, timeout)
     finally:
@@ -375,6 +311,7 @@ def _run_in(
         )
         store_dir = os.path.join(root, STORE_FOLDER)
         os.mkdir(store_dir)
+        os.mkdir(os.path.join(root, CHILD_TMPDIR))
         store_path = os.path.join(store_dir, STORE_NAME)
         try:
             _write_setup(target, plain, store_dir, workload, spec.layout, spec.profile)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from harness.engine._run_spec import SEED_CLOCK_MS, RunSpec
+from harness.engine._run_spec import CHILD_TMPDIR, SEED_CLOCK_MS, RunSpec
 from harness.faults import _tmpfs
 from harness.foreign import (
     AdapterClient,
@@ -200,9 +200,12 @@ class StoreCommand:
     def env(
         self, store_path: str, layout: str, profile: str, *, announce: bool, pause_at: int | None
     ) -> dict[str, str] | None:
-        if self.template is None:
-            return None
         env = dict(os.environ)
+        tmpdir = os.path.join(os.path.dirname(os.path.dirname(store_path)), CHILD_TMPDIR)
+        if os.path.isdir(tmpdir):  # the run made one: what the child leaves there is judged
+            env["TMPDIR"] = env["TMP"] = env["TEMP"] = tmpdir
+        if self.template is None:
+            return env
         env.update({ENV_STORE_PATH: store_path, ENV_LAYOUT: layout, ENV_PROFILE: profile})
         env[ENV_ANNOUNCE] = "1" if announce else "0"
         if pause_at is not None:

@@ -248,7 +248,9 @@ class MachineBase(RuleBasedStateMachine):
         before = self.state
         lo = self.clock.ms
         status, result = self._run(proc, call, fn)
-        now = IntRange(lo, self.clock.ms if self.exact_clock else None)
+        # Without an exact clock the store stamps with a clock of its own (another
+        # process's wall clock): any value, which the model keeps >= the old one.
+        now = IntRange(lo, self.clock.ms) if self.exact_clock else IntRange(0, None)
         outcomes = model(before, now)
         after = [s for s, _r in outcomes]
         if status == "ok" and check_result is not None:

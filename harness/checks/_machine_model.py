@@ -41,17 +41,19 @@ import copy
 import itertools
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from harness.engine._oracle import check_kind
-from harness.engine._workload import normalize, resolve_candidates
+from harness.engine._workload import normalize, resolve_candidates, set_in_place
 
 __all__ = [
     "FAILURE_ENV",
     "FAILURE_FORMAT",
     "RULES",
     "AnyString",
+    "DataMutator",
+    "DataPatch",
     "IntRange",
     "MachineFailureError",
     "StoreLike",
@@ -307,3 +309,40 @@ def _is_mix(found: Mapping[str, Any], exp: Expectation) -> bool:
     return not exp.certain and Expectation(exp.call, exp.before, exp.after, False, True).admits(
         found
     )
+
+
+# --- calls as data --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DataMutator:
+    """The mutator of an ``update`` call, written as data, so a store in another process
+    can be asked the same (``set``, ``delete``, ``in_place`` of the adapter protocol).
+
+    Called in process, it changes the map in the protocol's order -- ``in_place`` into the
+    existing entries, then ``sets``, then ``deletes`` -- and returns ``result``, the value
+    the store's ``update`` must hand back (its mutator's return value, whatever store).
+    """
+
+    sets: Mapping[str, Any]
+    deletes: tuple[str, ...] = ()
+    in_place: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    result: Any = None
+
+    def __call__(self, current: StoreMap) -> Any:
+        for key, changes in self.in_place.items():
+            if key in current:
+                set_in_place(current[key], changes)
+        current.update(copy.deepcopy(dict(self.sets)))
+        for key in self.deletes:
+            current.pop(key, None)
+        return self.result
+
+
+@dataclass(frozen=True)
+class DataPatch:
+    """The ``patch_fn`` of an ``update_entry`` call, written as data: it returns a copy of
+    ``patch`` (``None``: change nothing) whatever entry it is given."""
+
+    patch: Mapping[str, Any] | None
+
+    def __call__(self, _entry: Any) -> StoreMap | None:
+        return None if self.patch is None else copy.deepcopy(dict(self.patch))

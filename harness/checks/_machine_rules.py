@@ -20,6 +20,8 @@ from hypothesis.stateful import (
 from harness.checks._machine_base import MachineBase
 from harness.checks._machine_model import (
     RESTART_MS,
+    DataMutator,
+    DataPatch,
     Expectation,
     IntRange,
     StoreMap,
@@ -120,14 +122,7 @@ class SessionStoreMachine(MachineBase):
             sets = {self._key(data): self._entry(data)}
         touched = len(sets) + len(deletes) + len(in_place)
 
-        def mutator(current: StoreMap) -> int:
-            for key, changes in in_place.items():
-                if key in current:
-                    set_in_place(current[key], changes)
-            current.update(copy.deepcopy(sets))
-            for key in deletes:
-                current.pop(key, None)
-            return touched
+        mutator = DataMutator(sets, tuple(deletes), in_place, touched)
 
         def model(state: StoreMap, _now: IntRange) -> list[tuple[StoreMap, Any]]:
             new = dict(state)
@@ -158,7 +153,7 @@ class SessionStoreMachine(MachineBase):
         self._mutate(
             proc,
             call,
-            lambda s: s.update_entry(key, lambda _e: copy.deepcopy(patch)),
+            lambda s: s.update_entry(key, DataPatch(patch)),
             lambda state, now: model_update_entry(state, key, patch, now),
             check_result=self._pick_result(
                 proc, call, lambda state: model_update_entry(state, key, patch, IntRange(0, None))
@@ -208,10 +203,7 @@ class SessionStoreMachine(MachineBase):
             return
         deletes = [original] if replace else []
 
-        def mutator(current: StoreMap) -> None:
-            current.update(copy.deepcopy(sets))
-            for key in deletes:
-                current.pop(key, None)
+        mutator = DataMutator(sets, tuple(deletes))
 
         def model(state: StoreMap, _now: IntRange) -> list[tuple[StoreMap, Any]]:
             new = {**state, **copy.deepcopy(sets)}

@@ -40,6 +40,7 @@ from harness.machines import (
     SessionStoreMachine,
     reference_file_of,
 )
+from reference_store import StoreError
 from reference_store.fs import FileSystem, OsFileSystem
 
 __all__ = [
@@ -143,6 +144,16 @@ def target_machine(
         "reported_errors": (OSError, *target.refusals),
         "__module__": __name__,
     }
+    if target.remote:
+        # A store in another process: no simulated crash reaches it, its clock is its
+        # own, and which file holds a key is its business. Its refusals are the ones it
+        # reports as such; an adapter that dies or hangs is a failure, never a refusal.
+        attrs.update(
+            supports_crash=False,
+            supports_corrupt=False,
+            exact_clock=False,
+            reported_errors=(OSError, StoreError),
+        )
     return type(name, (_TargetMachine,), attrs)
 
 
@@ -201,7 +212,12 @@ def run_target_machine(
         print_blob=True,
         report_multiple_bugs=False,
         # No explain phase: it re-runs the shrunk example many times only to annotate it.
-        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+        # No shrinking for a store in other processes: every step starts adapters, and
+        # Hypothesis's shrink runs until its own five-minute limit; the example found is
+        # the one reported (and replayed from its blob).
+        phases=[Phase.explicit, Phase.generate]
+        if target.remote
+        else [Phase.explicit, Phase.generate, Phase.shrink],
         suppress_health_check=list(HealthCheck),
     )
     bounds = (examples, steps, seed_value)

@@ -89,8 +89,13 @@ def replay_command(
         raw = read_replay_json(replay_file)
         if is_machine_replay(raw):
             machine = load_machine_replay(replay_file, raw)
-            target = replay_target(machine.target, machine.source, target_source)
-            _check_profile(replay_file, target, machine.profile)
+            if machine.store_cmd is not None:  # a store behind --store-cmd: start it again
+                from harness.checks._adapter_target import command_target
+
+                target = command_target(machine.store_cmd)
+            else:
+                target = replay_target(machine.target, machine.source, target_source)
+                _check_profile(replay_file, target, machine.profile)
             _replay_machine(machine, target, full_trace)
         replay = load_replay(replay_file, raw)
         try:

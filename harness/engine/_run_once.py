@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -32,6 +33,7 @@ from harness.engine._oracle import (
 )
 from harness.engine._run_spec import (
     BACKENDS,
+    CHILD_TMPDIR,
     RECOVERY_DELAY_MS,
     SEED_CLOCK_MS,
     STORE_FOLDER,
@@ -116,6 +118,20 @@ def _initial_candidate(workload: Workload, layout: str) -> Candidate:
     if directory is not None:
         return Candidate(directory, legacy or None, fresh=False)
     return Candidate(legacy or {}, legacy or None, fresh=True)
+
+
+#: What a temp file is called, whoever wrote it: ``*.tmp`` / ``*.temp`` (the reference
+#: store; most writers), ``.tmp`` and a number (``x.tmp.1234``, ``x.tmp-9f3a``), Python's
+#: ``mkstemp`` names (``tmp`` and 8 random characters) -- and anything in the child's own
+#: ``$TMPDIR``.
+_TEMP_NAME = re.compile(r"(?i)(\.te?mp$|\.te?mp[.\-_][0-9a-f]+$|(^|/)tmp[a-z0-9_]{8}$)")
+
+
+def is_temp_name(path: str) -> bool:
+    """Whether ``path`` (relative to the run's root) names a temp file."""
+    if path.startswith(CHILD_TMPDIR + "/"):
+        return path != CHILD_TMPDIR + "/"  # the folder itself is the harness's
+    return bool(_TEMP_NAME.search(path.rstrip("/")))
 
 
 def _snapshot(fs: FileSystem, root: str) -> dict[str, bytes]:
@@ -398,13 +414,13 @@ def _recover_and_check(
             planting.undo(store_dir)
         violations += _shapes_kept(shapes, store_dir, root)
     files = _snapshot(plain, root)
-    leftovers = sorted(p for p in files if p.endswith(".tmp"))
+    leftovers = sorted(p for p in files if is_temp_name(p))
     if leftovers:
         violations.append(Violation("leftover-temp", f"temp files stay: {leftovers[:5]}"))
     locks = sorted(p for p in files if p.endswith(".lock"))
     if locks:
         violations.append(Violation("leftover-lock", f"lock files stay: {locks}"))
-    ours = (STORE_FOLDER + "/", *((OUTSIDE + "/",) if shapes else ()))
+    ours = (STORE_FOLDER + "/", CHILD_TMPDIR + "/", *((OUTSIDE + "/",) if shapes else ()))
     escaped = sorted(p for p in files if not p.startswith(ours))
     if escaped:
         violations.append(Violation("escaped-folder", f"outside the store folder: {escaped}"))

@@ -36,6 +36,9 @@ __all__ = [
 BACKENDS = ("fake", "real")
 STORE_NAME = "sessions.json"
 STORE_FOLDER = "store"
+#: A store in a child process gets ``$TMPDIR`` here, beside its folder: whatever it
+#: leaves there (``mkstemp`` files its writer forgot) is a leftover temp file.
+CHILD_TMPDIR = "tmpdir"
 SEED_CLOCK_MS = 1_700_000_000_000
 RECOVERY_DELAY_MS = 600_000  # the restarted process starts 10 minutes later
 

@@ -74,6 +74,10 @@ class Variant:
     max_points: int = 0
     #: slow (a 1,000-entry store): left out of quick runs
     heavy: bool = False
+    #: why the variant cannot run against a store in another process (``None``: it can);
+    #: e.g. a shape planted when the store first touches a name, which only the
+    #: in-process seam sees
+    in_process_only: str | None = None
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,10 @@ class StoreTarget:
     #: whether ``profiles`` is what the store declared; a plain factory (``module:attr``
     #: naming a function) declares none and may take any profile it knows itself
     declares_profiles: bool = True
+    #: driven in other processes through the adapter protocol: the in-process seam and
+    #: clock do not reach it, so nothing that needs them (simulated crashes, exact clocks,
+    #: knowing which file holds a key) is asked of it
+    remote: bool = False
 
     def supports(self, layout: str) -> bool:
         return self.unsupported(layout) is None

@@ -68,9 +68,11 @@ class AdapterClient(AdapterProcess):
         set: Mapping[str, Json] | None = None,
         delete: Iterable[str] = (),
         patch: Mapping[str, Mapping[str, Json]] | None = None,
+        in_place: Mapping[str, Mapping[str, Json]] | None = None,
     ) -> int:
-        """One ``store.update``: ``set`` entries, then ``delete`` keys, then shallow-merge
-        ``patch`` partials into existing entries; returns how many keys changed.
+        """One ``store.update``: change ``in_place`` fields of existing entries, ``set``
+        entries, ``delete`` keys, then shallow-merge ``patch`` partials into existing
+        entries; returns how many keys changed.
 
         A mutator function cannot cross a process boundary: pass the change as data.
         """
@@ -87,6 +89,8 @@ class AdapterClient(AdapterProcess):
             args["delete"] = deletes
         if patch:
             args["patch"] = {k: dict(v) for k, v in patch.items()}
+        if in_place:
+            args["in_place"] = {k: dict(v) for k, v in in_place.items()}
         result: int = self.request("update", args)
         return result
 
@@ -96,6 +100,7 @@ class AdapterClient(AdapterProcess):
         patch: Mapping[str, Json] | None = None,
         *,
         increment: Mapping[str, Json] | None = None,
+        in_place: Mapping[str, Json] | None = None,
     ) -> dict[str, Json] | None:
         """Shallow-merge ``patch`` into the entry ``key`` resolves to, and/or add
         ``increment["by"]`` to its numeric field ``increment["field"]`` -- both computed
@@ -110,6 +115,8 @@ class AdapterClient(AdapterProcess):
             args["patch"] = dict(patch)
         if increment is not None:
             args["increment"] = dict(increment)
+        if in_place:
+            args["in_place"] = dict(in_place)
         result: dict[str, Json] | None = self.request("update_entry", args)
         return result
 

@@ -5,6 +5,7 @@ run one of the gate's own checks, and judge what was found against the store's p
 from __future__ import annotations
 
 import os
+import shlex
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -13,6 +14,7 @@ from typing import Any, Literal
 
 from harness._errors import UsageError
 from harness._roots import temp_root
+from harness.checks._adapter_target import command_target
 from harness.checks._target_concurrency import run_target_concurrency
 from harness.checks._target_machine import MachineRun, run_target_machine
 from harness.engine._contain import run_contained
@@ -247,6 +249,7 @@ def run_case(
             checks=checks,
             promises=promises,
             replays_dir=replays_dir,
+            store_cmd=store_cmd,
         )
     if config.scenario == CONCURRENCY_CHECK:
         return run_concurrency_check(
@@ -300,16 +303,18 @@ def run_machine_check(
     promises: PromiseProfile,
     checks: CheckOptions | None = None,
     replays_dir: str | None = None,
+    store_cmd: str | None = None,
 ) -> CaseResult:
     """The state machine against one layout: a failure is one shrunk example, written as
     a machine replay file (``harness.replay._machine_replay``) under ``replays_dir/real/``.
+    A ``store_cmd`` store is driven through adapter processes, one a simulated process.
 
     Hypothesis stops at the first failure, so a failure of a waived kind ends the run
     with the rest of the examples unexplored; the case says so.
     """
     opts = checks or CheckOptions()
     started = time.monotonic()
-    store = resolve_target(target)
+    store = resolve_target(target) if store_cmd is None else command_target(store_cmd)
     bounds = (opts.machine_examples, opts.machine_steps, seed)
 
     def work(
@@ -338,7 +343,14 @@ def run_machine_check(
         reason += f"; stopped at a waived {run.kind}: later examples did not run"
     replays: tuple[str, ...] = ()
     if replays_dir is not None:
-        replay = MachineReplay(store.name, config.layout, profile, run, source_of(store.name))
+        replay = MachineReplay(
+            store.name,
+            config.layout,
+            profile,
+            run,
+            None if store_cmd is not None else source_of(store.name),
+            store_cmd=store_cmd,
+        )
         replays = (write_machine_replay(os.path.join(replays_dir, CHECK_BACKEND), replay),)
     return _judged(
         config,
@@ -352,7 +364,7 @@ def run_machine_check(
         replays=replays,
         reproduce=f"store-harness replay {replays[0]}"
         if replays
-        else _gate_command(store.name, config.layout, profile, run),
+        else _gate_command(store.name, config.layout, profile, run, store_cmd),
     )
 
 
@@ -363,10 +375,13 @@ def _machine_details(run: MachineRun, limit: int = 40) -> list[str]:
     return lines
 
 
-def _gate_command(store: str, layout: str, profile: str, run: MachineRun) -> str:
+def _gate_command(
+    store: str, layout: str, profile: str, run: MachineRun, store_cmd: str | None = None
+) -> str:
     """The gate invocation that finds this failure again (the check is seeded)."""
+    which = f"--store {store}" if store_cmd is None else f"--store-cmd {shlex.quote(store_cmd)}"
     return (
-        f"store-harness gate --store {store} -s {MACHINE_CHECK} --layout {layout} "
+        f"store-harness gate {which} -s {MACHINE_CHECK} --layout {layout} "
         f"--profile {profile} --seed {run.seed} --machine-examples {run.examples} "
         f"--machine-steps {run.steps}"
     )

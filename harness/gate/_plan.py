@@ -240,6 +240,11 @@ def _variant_groups(scenario: Scenario, layout: str, full: bool) -> list[tuple[s
     return groups
 
 
+def _in_process_only(scenario: Scenario, group: tuple[str, ...]) -> str | None:
+    reasons = [r for r in (scenario.variant(v).in_process_only for v in group) if r]
+    return reasons[0] if reasons else None
+
+
 def _claimed_faults(scenario: Scenario, promises: PromiseProfile) -> tuple[str, ...]:
     return tuple(f for f in scenario.faults if f not in promises.skip_faults)
 
@@ -292,6 +297,8 @@ def plan_gate(
             for group in _variant_groups(scenario, layout, full):
                 for backend in backends:
                     why = _unexplored_reason(scenario, layout, backend, target, promises)
+                    if why is None and backend == KILL_BACKEND:
+                        why = _in_process_only(scenario, group)
                     if why is None:
                         claimed.append(Configuration(scenario.name, group, layout, backend))
                     else:
@@ -324,12 +331,12 @@ def plan_checks(
             if layouts is not None and layout not in layouts:
                 continue
             fields = (check, (CHECK_VARIANT[check],), layout, CHECK_BACKEND)
-            why = (
-                f"the {check} check drives the store in process; a --store-cmd store runs "
-                "in its own"
-                if not in_process
-                else target.unsupported(layout)
-            )
+            why = target.unsupported(layout)
+            if why is None and not in_process and check == CONCURRENCY_CHECK:
+                why = (
+                    "the concurrency check races worker processes that run the store in "
+                    "process; a --store-cmd store is not raced yet"
+                )
             if why is None:
                 run.append(Configuration(*fields))
             else:

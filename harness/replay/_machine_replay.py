@@ -62,6 +62,8 @@ class MachineReplay:
     source: TargetSource | None = None
     #: the Hypothesis version the blob belongs to
     hypothesis_version: str = hypothesis.__version__
+    #: a store behind ``--store-cmd``: the command template that starts its adapter
+    store_cmd: str | None = None
 
     @property
     def id(self) -> str:
@@ -85,6 +87,7 @@ class MachineReplay:
             "message": run.message.splitlines(),
             "example": list(run.example),
             "crash": run.crash,
+            "store_cmd": self.store_cmd,
         }
 
     @classmethod
@@ -110,6 +113,7 @@ class MachineReplay:
             run=run,
             source=TargetSource.from_json(source) if isinstance(source, Mapping) else None,
             hypothesis_version=str(raw.get("hypothesis") or ""),
+            store_cmd=raw.get("store_cmd") or None,
         )
 
 

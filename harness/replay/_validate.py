@@ -315,3 +315,4 @@ def check_machine_replay(path: str, raw: Mapping[str, Any]) -> None:
             if not isinstance(line, str):
                 reader.fail(f"{key}[{index}]", f"must be a string, not {_json_type(line)}")
     reader.obj(raw, "crash", required=False)
+    reader.string(raw, "store_cmd", required=False, nullable=True, empty=False)
