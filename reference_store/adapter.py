@@ -228,6 +228,7 @@ class Adapter:
             "read_updated_at": self._read_updated_at,
             "migrate": self._migrate,
             "close": self._close,
+            "normalize": self._normalize,
         }
         self._allowed: dict[str, tuple[str, ...]] = {
             "ping": (),
@@ -240,6 +241,7 @@ class Adapter:
             "read_updated_at": ("key",),
             "migrate": ("store_path", "profile"),
             "close": (),
+            "normalize": ("mapping",),
         }
         if options.store_path is not None:
             try:
@@ -336,6 +338,9 @@ class Adapter:
             "store": dict(self.open_args) if self.open_args is not None else None,
             "layouts": list(LAYOUTS),
             "profiles": sorted(PROFILES),
+            # What the store does on purpose that a reader might take for a bug: the
+            # reference store keeps every entry as it is given.
+            "contract": {"normalizes": False},
         }
 
     def _open(self, args: _Args) -> Json:
@@ -438,6 +443,10 @@ class Adapter:
         if profile is None:
             profile = self.store.profile.name if self.store is not None else "seed"
         return self.migrate_store(store_path, profile, self.seam)
+
+    def _normalize(self, args: _Args) -> Json:
+        # The reference store rewrites nothing it is given.
+        return args.obj("mapping")
 
     def _close(self, args: _Args) -> Json:
         self.close_store()

@@ -65,6 +65,9 @@ OPS = (
     "read_updated_at",
     "migrate",
     "close",
+    # Only for an adapter whose ping declares ``contract.normalizes``: the state the store
+    # would keep for a given one (a pure function: no I/O, no store needed).
+    "normalize",
 )
 
 #: ``error.type`` values: the *category* of a failure. ``error.class`` names the concrete

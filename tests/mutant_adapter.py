@@ -44,6 +44,11 @@ def serve(name: str, argv: list[str]) -> int:
         return main(argv, adapter_class=_declaring(Adapter, only))
     if name == "leaks-tmpdir":  # a bug no in-process seam can see: mkstemp files left
         return main(argv, adapter_class=_declaring(_LeaksTmpdir, only))
+    if name in ("normalizes-declared", "normalizes-undeclared"):
+        # Rewrites deliveryContext.to from lastTo on every write, as upstream does; the
+        # first says so in its contract, the second does not.
+        _Normalizing.declared = name == "normalizes-declared"
+        return main(argv, adapter_class=_declaring(_Normalizing, only))
     mutant = by_name(name)
 
     class MutantAdapter(Adapter):
@@ -76,6 +81,60 @@ class _LeaksTmpdir(Adapter):
             save(mapping)
 
         store.save = leaky_save  # type: ignore[method-assign]
+        return store
+
+
+def normalize_entry(entry: Any) -> Any:
+    """``deliveryContext.to`` mirrors ``lastTo`` (upstream's delivery normalization, cut
+    down to one field)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("lastTo"), str):
+        return entry
+    context = entry.get("deliveryContext")
+    context = dict(context) if isinstance(context, dict) else {}
+    context["to"] = entry["lastTo"]
+    return {**entry, "deliveryContext": context}
+
+
+class _Normalizing(Adapter):
+    declared = True
+
+    def _ping(self, args: Any) -> Any:
+        answer = super()._ping(args)
+        answer["contract"] = {"normalizes": self.declared}
+        return answer
+
+    def _normalize(self, args: Any) -> Any:
+        return {k: normalize_entry(v) for k, v in args.obj("mapping").items()}
+
+    def open_store(
+        self, store_path: str, layout: str, profile: str, fs: FileSystem | None
+    ) -> SessionStore:
+        store = super().open_store(store_path, layout, profile, fs)
+        save, update, update_entry = store.save, store.update, store.update_entry
+
+        def normalized_save(mapping: Any) -> None:
+            save({k: normalize_entry(v) for k, v in mapping.items()})
+
+        def normalized_update(mutator: Any) -> Any:
+            def run(current: Any) -> Any:
+                result = mutator(current)
+                for key in list(current):
+                    current[key] = normalize_entry(current[key])
+                return result
+
+            return update(run)
+
+        def normalized_update_entry(key: str, patch_fn: Any) -> Any:
+            def run(entry: Any) -> Any:
+                patch = patch_fn(entry)
+                merged = {**entry, **(patch or {})}
+                return normalize_entry(merged) if patch is not None else None
+
+            return update_entry(key, run)
+
+        store.save = normalized_save  # type: ignore[method-assign]
+        store.update = normalized_update  # type: ignore[method-assign]
+        store.update_entry = normalized_update_entry  # type: ignore[method-assign]
         return store
 
 

@@ -246,3 +246,24 @@ def test_the_machine_check_catches_an_in_place_write_a_foreign_store_drops(
     assert json.loads(replay.read_text(encoding="utf-8"))["store_cmd"]
     outcome = CliRunner().invoke(main, ["replay", str(replay)])
     assert outcome.exit_code == 1, outcome.output
+
+
+# --- the store contract: what a store declares it does on purpose ---------------------------
+def test_a_declared_normalization_is_expected_and_an_undeclared_one_is_a_violation() -> None:
+    declared = run_gate(
+        None,
+        store_cmd=mutant_command("normalizes-declared", "--no-sync"),
+        scenarios=["update.kill"],
+        layouts=["legacy"],
+        options=QUICK,
+    )
+    assert declared.passed, [c.failure_text() for c in declared.cases]
+    undeclared = run_gate(
+        None,
+        store_cmd=mutant_command("normalizes-undeclared", "--no-sync"),
+        scenarios=["update.kill"],
+        layouts=["legacy"],
+        options=QUICK,
+    )
+    assert not undeclared.passed
+    assert _kinds(undeclared) & {"acked-write-lost", "stale-read", "mismatch"}

@@ -9,16 +9,23 @@ error (exit 2), never a verdict on the store.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import copy
+import json
 import os
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from harness._errors import UsageError
-from harness._roots import temp_root
+from harness._roots import make_root, remove_root, temp_root
 from harness.checks._kill_spec import StoreCommand
 from harness.foreign import AdapterError
 from reference_store import LAYOUTS
 
-__all__ = ["Declared", "declared_by"]
+__all__ = ["Declared", "StoreNormalizer", "declared_by", "normalizer_for"]
 
 
 @dataclass(frozen=True)
@@ -65,3 +72,58 @@ def _names(
                 f"({', '.join(raw)}; known: {', '.join(known)})"
             )
     return names
+
+
+class StoreNormalizer:
+    """The rewrite a store declares (``contract.normalizes`` in ``ping``), asked of an
+    adapter process of its own: ``normalize`` requests, one per distinct state, cached.
+
+    One process serves every run of a template (it needs no store and does no I/O); it is
+    closed at exit, and would end anyway when the harness's end of its stdin closes.
+    """
+
+    def __init__(self, template: str, timeout_s: float) -> None:
+        self._root = make_root("normalize")
+        store_path = os.path.join(self._root, "store", "sessions.json")
+        os.makedirs(os.path.dirname(store_path))
+        self._client = StoreCommand(template).start(
+            store_path, "auto", "hardened", timeout=timeout_s
+        )
+        self._lock = threading.Lock()
+        self._cache: dict[str, dict[str, Any]] = {}
+        answer = self._client.ping()
+        contract = answer.get("contract")
+        self.normalizes = isinstance(contract, dict) and contract.get("normalizes") is True
+
+    def __call__(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        key = json.dumps(state, sort_keys=True)
+        with self._lock:
+            if key not in self._cache:
+                result = self._client.request("normalize", {"mapping": dict(state)})
+                if not isinstance(result, dict):
+                    raise AdapterError(f"normalize answered {result!r:.80}, not a map")
+                self._cache[key] = result
+            return copy.deepcopy(self._cache[key])
+
+    def close(self) -> None:
+        with contextlib.suppress(AdapterError, OSError):
+            self._client.close()
+        remove_root(self._root)
+
+
+_NORMALIZERS: dict[str, StoreNormalizer | None] = {}
+_NORMALIZERS_LOCK = threading.Lock()
+
+
+def normalizer_for(template: str, timeout_s: float) -> StoreNormalizer | None:
+    """The declared rewrite of the store behind ``template``; ``None`` if it declares none."""
+    with _NORMALIZERS_LOCK:
+        if template not in _NORMALIZERS:
+            normalizer = StoreNormalizer(template, timeout_s)
+            if not normalizer.normalizes:
+                normalizer.close()
+                _NORMALIZERS[template] = None
+            else:
+                _NORMALIZERS[template] = normalizer
+                atexit.register(normalizer.close)
+        return _NORMALIZERS[template]

@@ -15,6 +15,7 @@ from typing import Any
 from harness._errors import UsageError
 from harness._roots import temp_root
 from harness.checks._adapter_target import adapter_target
+from harness.checks._contract import normalizer_for
 from harness.checks._kill_spec import (
     DEFAULT_TIMEOUT_S,
     ROOMY_TMPFS_BYTES,
@@ -338,15 +339,26 @@ def _run_in(
         if mount is not None:
             mount.resize(ROOMY_TMPFS_BYTES)  # the operator freed space; now restart
         after_fault = {k: len(v) for k, v in _snapshot(plain, root).items()}
+        # What the store declares it rewrites on purpose is expected, not a violation.
+        normalizer = None if spec.store_cmd is None else normalizer_for(spec.store_cmd, timeout)
         violations = driven.unexpected + check_reads(
             _initial_candidate(workload, spec.layout),
             workload.steps,
             driven.outcomes,
             driven.results,
+            normalizer,
         )
         try:
             more, found, expected = _recover_and_check(
-                target, scenario, spec, workload, store_path, driven.outcomes, plain, root
+                target,
+                scenario,
+                spec,
+                workload,
+                store_path,
+                driven.outcomes,
+                plain,
+                root,
+                normalizer,
             )
         except AdapterError as exc:
             more, found, expected = [Violation("unloadable", f"recovery: {exc}")], None, []

@@ -16,7 +16,7 @@ as a named violation kind with a severity (``VIOLATION_KINDS``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,6 +126,10 @@ class Outcome:
         return {"step": self.step, "call": self.call, "status": self.status, "error": self.error}
 
 
+#: A store's declared rewrite of what it writes: a whole state in, the state it keeps out.
+Normalizer = Callable[[Mapping[str, Any]], dict[str, Any]]
+
+
 @dataclass(frozen=True)
 class Candidate:
     """One state the store may be in: what a load returns, and a legacy file still to
@@ -174,37 +178,53 @@ def acceptable_states(
     outcomes: Sequence[Outcome],
     *,
     recover_migrates: bool,
+    normalizer: Normalizer | None = None,
 ) -> tuple[list[dict[str, Any]], History, list[tuple[list[Candidate], list[Candidate]]]]:
     """States a correct store may load after recovery, the ok-history, and for each
-    uncertain call its (before, after) candidate sets (to recognise half-applied calls)."""
-    cands = [initial]
+    uncertain call its (before, after) candidate sets (to recognise half-applied calls).
+
+    ``normalizer``: what the store declares it does to every state it writes (its
+    contract); applied to every state after every call, so a declared rewrite is expected
+    and an undeclared one is still a violation."""
+    cands = [_normalized(initial, normalizer)]
     history = History()
     uncertain: list[tuple[list[Candidate], list[Candidate]]] = []
     for step, outcome in zip(steps, outcomes, strict=True):
         if outcome.status == "not-run":
             break
-        after = _unique(c2 for c in cands for c2 in _apply(step, c))
+        after = _unique(_normalized(c2, normalizer) for c in cands for c2 in _apply(step, c))
         if isinstance(step, Migrate):
             history.migrated = True
         if outcome.status == "ok":
-            _note_history(step, history, after)
+            _note_history(step, history, after, normalizer)
             cands = after
         else:
             uncertain.append((cands, after))
             cands = _unique([*cands, *after])
     if recover_migrates:
-        cands = _unique(c2 for c in cands for c2 in _apply(Migrate(), c))
+        cands = _unique(_normalized(c2, normalizer) for c in cands for c2 in _apply(Migrate(), c))
         if initial.legacy is not None:
             history.migrated = True
     states = {canonical(c.state): dict(c.state) for c in cands}
     return list(states.values()), history, uncertain
 
 
-def _note_history(step: Step, history: History, after: list[Candidate]) -> None:
+def _normalized(cand: Candidate, normalize: Normalizer | None) -> Candidate:
+    if normalize is None or not cand.state:
+        return cand
+    return Candidate(normalize(cand.state), cand.legacy, cand.fresh)
+
+
+def _note_history(
+    step: Step, history: History, after: list[Candidate], normalizer: Normalizer | None
+) -> None:
     from harness.engine._workload import Save, Update, UpdateEntry, normalize
 
+    def written(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+        return mapping if normalizer is None or not mapping else normalizer(mapping)
+
     if isinstance(step, Update):
-        for key, entry in step.set.items():
+        for key, entry in written(step.set).items():
             history.acked_writes[key] = entry
             history.acked_deletes.discard(key)
         for key in step.delete:
@@ -220,7 +240,7 @@ def _note_history(step: Step, history: History, after: list[Candidate]) -> None:
         for key in list(history.acked_writes):
             if key not in step.mapping:
                 history.acked_writes.pop(key)
-        history.acked_writes.update(step.mapping)
+        history.acked_writes.update(written(step.mapping))
         history.touched |= set(step.mapping)
     elif isinstance(step, UpdateEntry) and len(after) == 1:
         normalized = normalize(step.key)
@@ -338,6 +358,7 @@ def check_reads(
     steps: Sequence[Step],
     outcomes: Sequence[Outcome],
     results: Sequence[Any],
+    normalizer: Normalizer | None = None,
 ) -> list[Violation]:
     """Reads that returned ok must show every write acknowledged before them.
 
@@ -347,7 +368,7 @@ def check_reads(
     """
     from harness.engine._workload import Load, ReadUpdatedAt, normalize
 
-    cands = [initial]
+    cands = [_normalized(initial, normalizer)]
     violations: list[Violation] = []
     for step, outcome, result in zip(steps, outcomes, results, strict=False):
         if outcome.status != "ok":
@@ -386,5 +407,5 @@ def check_reads(
                         step.key,
                     )
                 )
-        cands = _unique(c2 for c in cands for c2 in _apply(step, c))
+        cands = _unique(_normalized(c2, normalizer) for c in cands for c2 in _apply(step, c))
     return violations

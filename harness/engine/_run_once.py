@@ -25,6 +25,7 @@ from harness._errors import UsageError
 from harness._roots import temp_root
 from harness.engine._oracle import (
     Candidate,
+    Normalizer,
     Outcome,
     Violation,
     acceptable_states,
@@ -355,10 +356,15 @@ def _recover_and_check(
     outcomes: list[Outcome],
     plain: FileSystem,
     root: str,
+    normalizer: Normalizer | None = None,
 ) -> tuple[list[Violation], dict[str, Any] | None, list[dict[str, Any]]]:
     initial = _initial_candidate(workload, spec.layout)
     expected, history, uncertain = acceptable_states(
-        initial, workload.steps, outcomes, recover_migrates=spec.layout == "auto"
+        initial,
+        workload.steps,
+        outcomes,
+        recover_migrates=spec.layout == "auto",
+        normalizer=normalizer,
     )
     runtime = deterministic_runtime(
         SEED_CLOCK_MS + RECOVERY_DELAY_MS, token_prefix="r", pid=SIMULATED_PID
