@@ -125,7 +125,7 @@ def _initial_candidate(workload: Workload, layout: str) -> Candidate:
 #: store; most writers), ``.tmp`` and a number (``x.tmp.1234``, ``x.tmp-9f3a``), Python's
 #: ``mkstemp`` names (``tmp`` and 8 random characters) -- and anything in the child's own
 #: ``$TMPDIR``.
-_TEMP_NAME = re.compile(r"(?i)(\.te?mp$|\.te?mp[.\-_][0-9a-f]+$|(^|/)tmp[a-z0-9_]{8}$)")
+_TEMP_NAME = re.compile(r"(\.te?mp$|\.te?mp[.\-_][0-9a-f]+$|(^|/)tmp[a-z0-9_]{8}$)")
 
 
 def is_temp_name(path: str) -> bool:
