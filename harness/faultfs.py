@@ -2,22 +2,7 @@
 non-atomic-rename models are written once, at the top of ``harness/faults/_faultfs.py``.
 """
 
-from harness.faults._faultfs import (
-    ERROR_KINDS,
-    FaultFileSystem,
-    FaultPlan,
-    Operation,
-    SimulatedCrash,
-    SimulatedHang,
-    os_error,
-)
+from harness.faults import _faultfs
+from harness.faults._faultfs import *  # noqa: F403 - the public names are _faultfs's __all__
 
-__all__ = [
-    "ERROR_KINDS",
-    "FaultFileSystem",
-    "FaultPlan",
-    "Operation",
-    "SimulatedCrash",
-    "SimulatedHang",
-    "os_error",
-]
+__all__ = list(_faultfs.__all__)

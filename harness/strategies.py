@@ -2,52 +2,7 @@
 point (they live in ``harness/checks/_strategies.py``, beside the machines that use them).
 """
 
-from harness.checks._strategies import (
-    AGENTS,
-    CHANNELS,
-    ENTRY_SIZES,
-    HOSTILE_EXAMPLES,
-    NAME_HAZARDS,
-    REALISTIC_EXAMPLES,
-    NameHazard,
-    case_variant,
-    case_variants,
-    encoded_size,
-    entries,
-    hostile_keys,
-    json_values,
-    machine_entries,
-    machine_keys,
-    machine_patches,
-    machine_routes,
-    patches,
-    realistic_keys,
-    routes,
-    session_keys,
-    stores,
-)
+from harness.checks import _strategies
+from harness.checks._strategies import *  # noqa: F403 - the public names are _strategies's __all__
 
-__all__ = [
-    "AGENTS",
-    "CHANNELS",
-    "ENTRY_SIZES",
-    "HOSTILE_EXAMPLES",
-    "NAME_HAZARDS",
-    "REALISTIC_EXAMPLES",
-    "NameHazard",
-    "case_variant",
-    "case_variants",
-    "encoded_size",
-    "entries",
-    "hostile_keys",
-    "json_values",
-    "machine_entries",
-    "machine_keys",
-    "machine_patches",
-    "machine_routes",
-    "patches",
-    "realistic_keys",
-    "routes",
-    "session_keys",
-    "stores",
-]
+__all__ = list(_strategies.__all__)
