@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: report test lint bench clean
+.PHONY: report test lint bench openclaw clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+## the real upstream store (openclaw 2026.3.11 from npm, installed on first use) through
+## the gate, bounded; OUT= names the output folder (default reports/openclaw-2026.3.11/gate)
+openclaw: $(STAMP)
+	bash adapters/openclaw/gate.sh $(OUT)
 
 bench: $(STAMP)
 	mkdir -p reports/latest

@@ -82,13 +82,14 @@ class StoreNormalizer:
     closed at exit, and would end anyway when the harness's end of its stdin closes.
     """
 
-    def __init__(self, template: str, timeout_s: float) -> None:
+    def __init__(self, template: str, timeout_s: float, layout: str, profile: str) -> None:
         self._root = make_root("normalize")
         store_path = os.path.join(self._root, "store", "sessions.json")
         os.makedirs(os.path.dirname(store_path))
-        self._client = StoreCommand(template).start(
-            store_path, "auto", "hardened", timeout=timeout_s
-        )
+        command = StoreCommand(template)
+        self._client = command.start(store_path, layout, profile, timeout=timeout_s)
+        if not command.opens_itself:
+            self._client.open(store_path, layout, profile)
         self._lock = threading.Lock()
         self._cache: dict[str, dict[str, Any]] = {}
         answer = self._client.ping()
@@ -111,19 +112,23 @@ class StoreNormalizer:
         remove_root(self._root)
 
 
-_NORMALIZERS: dict[str, StoreNormalizer | None] = {}
+_NORMALIZERS: dict[tuple[str, str, str], StoreNormalizer | None] = {}
 _NORMALIZERS_LOCK = threading.Lock()
 
 
-def normalizer_for(template: str, timeout_s: float) -> StoreNormalizer | None:
-    """The declared rewrite of the store behind ``template``; ``None`` if it declares none."""
+def normalizer_for(
+    template: str, timeout_s: float, layout: str, profile: str
+) -> StoreNormalizer | None:
+    """The declared rewrite of the store behind ``template`` in ``layout`` and ``profile``
+    (a store may rewrite differently in each); ``None`` if it declares none."""
+    key = (template, layout, profile)
     with _NORMALIZERS_LOCK:
-        if template not in _NORMALIZERS:
-            normalizer = StoreNormalizer(template, timeout_s)
+        if key not in _NORMALIZERS:
+            normalizer = StoreNormalizer(template, timeout_s, layout, profile)
             if not normalizer.normalizes:
                 normalizer.close()
-                _NORMALIZERS[template] = None
+                _NORMALIZERS[key] = None
             else:
-                _NORMALIZERS[template] = normalizer
+                _NORMALIZERS[key] = normalizer
                 atexit.register(normalizer.close)
-        return _NORMALIZERS[template]
+        return _NORMALIZERS[key]

@@ -340,7 +340,11 @@ def _run_in(
             mount.resize(ROOMY_TMPFS_BYTES)  # the operator freed space; now restart
         after_fault = {k: len(v) for k, v in _snapshot(plain, root).items()}
         # What the store declares it rewrites on purpose is expected, not a violation.
-        normalizer = None if spec.store_cmd is None else normalizer_for(spec.store_cmd, timeout)
+        normalizer = (
+            None
+            if spec.store_cmd is None
+            else normalizer_for(spec.store_cmd, timeout, spec.layout, spec.profile)
+        )
         violations = driven.unexpected + check_reads(
             _initial_candidate(workload, spec.layout),
             workload.steps,

@@ -458,7 +458,9 @@ def _probe_write(
     """The recovered store must take a write (after which no lock or temp file may
     remain). ``False``: it refused while shapes were planted, and recovery goes again
     without them."""
-    probe_key = "harness:probe"
+    # A key of the canonical form (agent:<id>:<rest>): stores that refuse others (openclaw
+    # from 2026.9 on) must not read as unwritable.
+    probe_key = "agent:harness:probe"
     try:
         store.update(lambda m: m.__setitem__(probe_key, {"sessionId": "probe", "updatedAt": 1}))
         reloaded = store.load(skip_cache=True)
