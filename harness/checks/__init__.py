@@ -10,7 +10,10 @@
   at a chosen operation (or faced with a real full tmpfs), then judged like the explorer;
 * ``_mutation``: seeded bugs (mutants) that every check must be seen to catch;
 * ``_target_machine``, ``_target_concurrency``: the machine and concurrency checks bound
-  to any store target, as the gate runs them.
+  to any store target, as the gate runs them;
+* ``_adapter_target``, ``_contract``: a ``--store-cmd`` store as a target (every open a new
+  adapter process, calls sent as data), and what its ``ping`` declares (layouts,
+  profiles, the rewrites it makes on purpose).
 
 May import: ``reference_store``, ``harness.faults``, ``harness.foreign``,
 ``harness.engine`` and the foundation; never ``harness.replay``, ``harness.gate``, the

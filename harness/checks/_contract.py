@@ -5,6 +5,11 @@ opened with (``docs/adapter-protocol.md``). The gate plans only those: a layout 
 does not declare is reported as not explored, with the reason, instead of being run and
 failing in every configuration. An adapter that does not answer ``ping`` is a usage
 error (exit 2), never a verdict on the store.
+
+``ping``'s ``contract`` says what the store does on purpose. ``normalizes: true``: it
+rewrites what it writes, and serves that rewrite as the ``normalize`` op; the oracle then
+expects the rewritten states (:class:`StoreNormalizer`), so a declared rewrite is no
+violation and an undeclared one still is.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ __all__ = ["Declared", "StoreNormalizer", "declared_by", "normalizer_for"]
 
 @dataclass(frozen=True)
 class Declared:
+    """What ``ping`` declared: who answers, the layouts to plan, the profiles to open with."""
+
     implementation: str
     layouts: tuple[str, ...]
     profiles: tuple[str, ...]

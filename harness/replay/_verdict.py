@@ -52,6 +52,8 @@ _TIMING_KILLS = ("request", "random")
 
 @dataclass(frozen=True)
 class Fired:
+    """Whether a run met its fault, and if not, why (for the one line the replay prints)."""
+
     fired: bool
     why: str = ""
 
