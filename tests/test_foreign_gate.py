@@ -267,3 +267,24 @@ def test_a_declared_normalization_is_expected_and_an_undeclared_one_is_a_violati
     )
     assert not undeclared.passed
     assert _kinds(undeclared) & {"acked-write-lost", "stale-read", "mismatch"}
+
+
+def test_the_concurrency_check_races_adapter_processes() -> None:
+    clean = run_gate(
+        None,
+        store_cmd=REFERENCE_CMD,
+        scenarios=["concurrency"],
+        layouts=["legacy"],
+        checks=CheckOptions(machines=False),
+        options=QUICK,
+    )
+    assert [c.status for c in clean.cases] == ["passed"], [c.failure_text() for c in clean.cases]
+    unlocked = run_gate(
+        None,
+        store_cmd=mutant_command("update-entry-unlocked", "--no-sync"),
+        scenarios=["concurrency"],
+        layouts=["legacy"],
+        checks=CheckOptions(machines=False),
+        options=QUICK,
+    )
+    assert "lost-update" in _kinds(unlocked)

@@ -154,16 +154,15 @@ def test_checks_are_selected_by_name_beside_scenarios() -> None:
     assert not {c.scenario for c in off} & set(CHECKS)
 
 
-def test_a_store_in_another_process_takes_the_machine_but_not_yet_the_race() -> None:
+def test_a_store_in_another_process_takes_both_checks() -> None:
     claimed, unclaimed = plan_run(
         ["machine", "concurrency"],
         target=REFERENCE,
         promises=PROMISE_PROFILES["hardened"],
         in_process=False,
     )
-    assert {c.scenario for c in claimed} == {"machine"}
-    assert {c.scenario for c in unclaimed} == {"concurrency"}
-    assert all("not raced yet" in c.reason for c in unclaimed)
+    assert {c.scenario for c in claimed} == {"machine", "concurrency"}
+    assert unclaimed == []
 
 
 def test_machine_failure_is_shrunk_reported_and_replayable(

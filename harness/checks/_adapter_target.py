@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from harness.checks._kill_spec import StoreCommand
-from harness.checks._machine_model import DataMutator, DataPatch
+from harness.checks._machine_model import DataIncrement, DataMutator, DataPatch
 from harness.engine._target import StoreTarget
 from harness.foreign import AdapterClient, AdapterError
 from reference_store import StoreError
@@ -49,6 +49,10 @@ class AdapterStore:
         return result
 
     def update_entry(self, key: str, patch_fn: Callable[[Any], Any]) -> Any:
+        if isinstance(patch_fn, DataIncrement):  # computed by the store, under its lock
+            return self.client.update_entry(
+                key, increment={"field": patch_fn.field, "by": patch_fn.by}
+            )
         if not isinstance(patch_fn, DataPatch):
             raise TypeError("an adapter store takes update_entry's patch as data (DataPatch)")
         return self.client.update_entry(key, patch_fn.patch)

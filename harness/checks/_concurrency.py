@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness._roots import require_root
+from harness.checks._machine_model import DataIncrement
 from harness.engine._oracle import Violation
 from reference_store import LockTimeoutError, SessionCache, open_store
 
@@ -160,9 +161,7 @@ def run_role(
     seq = 0
 
     def incr() -> dict[str, Any] | None:
-        result: dict[str, Any] | None = store.update_entry(
-            COUNTER_KEY, lambda e: {"count": int(e.get("count", 0)) + 1}
-        )
+        result: dict[str, Any] | None = store.update_entry(COUNTER_KEY, DataIncrement("count"))
         return result
 
     def route() -> dict[str, Any] | None:

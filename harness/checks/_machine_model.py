@@ -346,3 +346,16 @@ class DataPatch:
 
     def __call__(self, _entry: Any) -> StoreMap | None:
         return None if self.patch is None else copy.deepcopy(dict(self.patch))
+
+
+@dataclass(frozen=True)
+class DataIncrement:
+    """The ``patch_fn`` of an increment, written as data (the protocol's ``increment``):
+    add ``by`` to the number in ``field`` of the entry read under the store's lock."""
+
+    field: str
+    by: int = 1
+
+    def __call__(self, entry: Any) -> StoreMap:
+        current = entry.get(self.field, 0) if isinstance(entry, dict) else 0
+        return {self.field: int(current) + self.by}

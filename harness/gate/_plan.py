@@ -316,10 +316,10 @@ def plan_checks(
 ) -> tuple[list[Configuration], list[NotExplored]]:
     """The configurations of the gate's own checks: (to run, cannot run).
 
-    Each check runs once per layout the store supports, on real temp folders. A store
-    that lives in another process (``--store-cmd``) cannot be driven by either, and a
-    store cannot take a layout it does not support: those configurations are returned
-    as cannot-run, with the reason; a check switched off is left out.
+    Each check runs once per layout the store supports, on real temp folders (a store in
+    another process, ``in_process=False``, through adapter processes); a layout the store
+    does not support is returned as cannot-run, with the reason; a check switched off is
+    left out.
     """
     opts = options or CheckOptions()
     run: list[Configuration] = []
@@ -332,11 +332,6 @@ def plan_checks(
                 continue
             fields = (check, (CHECK_VARIANT[check],), layout, CHECK_BACKEND)
             why = target.unsupported(layout)
-            if why is None and not in_process and check == CONCURRENCY_CHECK:
-                why = (
-                    "the concurrency check races worker processes that run the store in "
-                    "process; a --store-cmd store is not raced yet"
-                )
             if why is None:
                 run.append(Configuration(*fields))
             else:
