@@ -159,7 +159,6 @@ def test_a_store_in_another_process_takes_both_checks() -> None:
         ["machine", "concurrency"],
         target=REFERENCE,
         promises=PROMISE_PROFILES["hardened"],
-        in_process=False,
     )
     assert {c.scenario for c in claimed} == {"machine", "concurrency"}
     assert unclaimed == []

@@ -27,7 +27,7 @@ from typing import Any
 from harness._errors import UsageError
 from harness._roots import make_root, remove_root, temp_root
 from harness.checks._kill_spec import StoreCommand
-from harness.foreign import AdapterError
+from harness.foreign import AdapterClient, AdapterError
 from reference_store import LAYOUTS
 
 __all__ = ["Declared", "StoreNormalizer", "declared_by", "normalizer_for"]
@@ -42,14 +42,20 @@ class Declared:
     profiles: tuple[str, ...]
 
 
+def _start_in(
+    root: str, command: StoreCommand, timeout_s: float, layout: str, profile: str
+) -> AdapterClient:
+    """An adapter of ``command`` on an empty store folder inside ``root``."""
+    store_path = os.path.join(root, "store", "sessions.json")
+    os.makedirs(os.path.dirname(store_path))
+    return command.start(store_path, layout, profile, timeout=timeout_s)
+
+
 def declared_by(template: str, timeout_s: float) -> Declared:
     """Start the adapter once on an empty folder and read its ``ping``."""
     with temp_root("declare") as root:
-        store_path = os.path.join(root, "store", "sessions.json")
-        os.makedirs(os.path.dirname(store_path))
-        command = StoreCommand(template)
         try:
-            with command.start(store_path, "auto", "hardened", timeout=timeout_s) as client:
+            with _start_in(root, StoreCommand(template), timeout_s, "auto", "hardened") as client:
                 answer = client.ping()
         except (AdapterError, OSError) as exc:
             raise UsageError(f"--store-cmd: the adapter did not answer ping: {exc}") from None
@@ -91,12 +97,10 @@ class StoreNormalizer:
 
     def __init__(self, template: str, timeout_s: float, layout: str, profile: str) -> None:
         self._root = make_root("normalize")
-        store_path = os.path.join(self._root, "store", "sessions.json")
-        os.makedirs(os.path.dirname(store_path))
         command = StoreCommand(template)
-        self._client = command.start(store_path, layout, profile, timeout=timeout_s)
+        self._client = _start_in(self._root, command, timeout_s, layout, profile)
         if not command.opens_itself:
-            self._client.open(store_path, layout, profile)
+            self._client.open(os.path.join(self._root, "store", "sessions.json"), layout, profile)
         self._lock = threading.Lock()
         self._cache: dict[str, dict[str, Any]] = {}
         answer = self._client.ping()

@@ -22,6 +22,7 @@ from harness.replay._verdict import (
     fault_fired,
     first_difference,
     landing_kills,
+    last_announced,
     timing_kill,
 )
 
@@ -173,8 +174,7 @@ def _replay_timing_kill(
             _show_violations(console, result)
             sys.exit(EXIT_REPRODUCES)
     assert result is not None
-    last = max(place.kill.at or 0 for place in places) - 1
-    differs = first_difference(recorded, result.trace, last)
+    differs = first_difference(recorded, result.trace, last_announced(recorded))
     console.print("\n[bold]oracle[/]")
     if differs is not None:
         console.print(

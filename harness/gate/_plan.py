@@ -312,14 +312,12 @@ def plan_checks(
     target: StoreTarget,
     layouts: Sequence[str] | None = None,
     options: CheckOptions | None = None,
-    in_process: bool = True,
 ) -> tuple[list[Configuration], list[NotExplored]]:
     """The configurations of the gate's own checks: (to run, cannot run).
 
     Each check runs once per layout the store supports, on real temp folders (a store in
-    another process, ``in_process=False``, through adapter processes); a layout the store
-    does not support is returned as cannot-run, with the reason; a check switched off is
-    left out.
+    another process through adapter processes); a layout the store does not support is
+    returned as cannot-run, with the reason; a check switched off is left out.
     """
     opts = options or CheckOptions()
     run: list[Configuration] = []
@@ -348,7 +346,6 @@ def plan_run(
     promises: PromiseProfile,
     full: bool = False,
     checks: CheckOptions | None = None,
-    in_process: bool = True,
 ) -> tuple[list[Configuration], list[NotExplored]]:
     """The whole plan of a gate run over ``names`` (scenario names or globs, check names,
     ``all``): (to run, not explored -- each with its reason), scenarios in catalog
@@ -366,7 +363,6 @@ def plan_run(
         target=target,
         layouts=layouts,
         options=checks,
-        in_process=in_process,
     )
     return claimed + runnable, unclaimed + not_runnable
 

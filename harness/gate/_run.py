@@ -233,7 +233,6 @@ def run_gate(
         promises=promised,
         full=opts.full,
         checks=check_opts,
-        in_process=store_cmd is None,
     )
     mine = part.select(claimed)
     if check_store and store_cmd is None:

@@ -37,6 +37,7 @@ __all__ = [
     "fault_fired",
     "first_difference",
     "landing_kills",
+    "last_announced",
     "timing_kill",
 ]
 
@@ -63,10 +64,15 @@ def timing_kill(spec: RunSpec) -> bool:
     return isinstance(spec, RealSpec) and spec.kill.kind in _TIMING_KILLS
 
 
+def last_announced(recorded: Sequence[Mapping[str, Any]]) -> int:
+    """The last operation the recorded child announced (0: none)."""
+    return max((int(op.get("n", 0)) for op in recorded), default=0)
+
+
 def landing_kills(spec: RealSpec, recorded: Sequence[Mapping[str, Any]]) -> list[RealSpec]:
     """The deterministic operation kills a timing kill may have been: before the last
     operation the recorded child announced, and before the one after it."""
-    last = max((int(op.get("n", 0)) for op in recorded), default=0)
+    last = last_announced(recorded)
     points = [last, last + 1] if last >= 1 else [1]
     return [replace(spec, kill=KillPoint("op", at=n)) for n in points]
 
