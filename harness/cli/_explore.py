@@ -350,11 +350,13 @@ def print_summary(summary: Summary, console: Console) -> None:
 # --- real kills and tmpfs (harness/checks/_realkill.py, docs/real-kills.md) ---
 @click.option(
     "--mode",
-    type=click.Choice(["explore", "kill", "tmpfs"]),
+    type=click.Choice(["explore", "kill", "tmpfs", "syscall"]),
     default="explore",
     show_default=True,
     help="explore: the in-process explorer; kill: SIGKILL a child process over a real "
-    "folder; tmpfs: disk full on a real tmpfs mount.",
+    "folder; tmpfs: disk full on a real tmpfs mount; syscall: the adapter under strace, "
+    "SIGKILLed at its system calls on the store's folder and power-lost at the recorded "
+    "ones (docs/syscall-faults.md; --max-points, --power-samples and --seed apply).",
 )
 @click.option(
     "--store-cmd",
@@ -431,7 +433,22 @@ def explore_command(
                 "--fs-semantics emulates file names at the seam of the in-process explorer; "
                 "--mode kill/tmpfs and --store-cmd run a child process on the real file system"
             )
-        if mode != "explore" or store_cmd is not None:
+        if mode == "syscall":
+            summary = _run_syscall_exploration(
+                names,
+                layouts=layouts or None,
+                profiles=profiles or PROFILES,
+                store_cmd=store_cmd,
+                max_points=options.max_points,
+                power_samples=power_samples,
+                jobs=jobs,
+                seed=seed,
+                out=out,
+                replays=replays,
+                quiet=quiet,
+                verbose=verbose,
+            )
+        elif mode != "explore" or store_cmd is not None:
             summary = _run_real_exploration(
                 names,
                 layouts=layouts or None,
@@ -534,6 +551,84 @@ def _run_real_exploration(
                 console.print(f"  {path}", highlight=False, markup=False)
         console.print(
             f"{summary.total_runs} runs ({mode}), {summary.violating_runs} with violations; "
+            f"{len(written)} replay files in {replays}/"
+        )
+    return summary
+
+
+def _run_syscall_exploration(
+    names: Sequence[str],
+    *,
+    layouts: Sequence[str] | None,
+    profiles: Sequence[str],
+    store_cmd: str | None,
+    max_points: int,
+    power_samples: int,
+    jobs: int,
+    seed: int,
+    out: str,
+    replays: str,
+    quiet: bool,
+    verbose: bool = False,
+) -> Summary:
+    """``--mode syscall``: the adapter under strace (``harness.checks._syscall_explore``)."""
+    import scenarios as catalog
+    from harness.checks._syscall_explore import SyscallOptions, explore_syscall
+    from harness.checks._syscall_replay import write_syscall_replays
+
+    options = SyscallOptions(
+        seed=seed,
+        max_points=max_points,
+        power_samples=power_samples,
+        store_cmd=store_cmd,
+        jobs=jobs,
+    )
+    console = _console()
+    with _phase_progress(console, quiet=quiet) as report:
+        exploration = explore_syscall(
+            catalog.select(list(names)),
+            layouts=layouts,
+            profiles=profiles,
+            options=options,
+            progress=report,
+        )
+    summary = summarize(exploration.result)
+    write_summary(summary, out, note_replaced=True)
+    written = write_syscall_replays(replays, exploration)
+    if not quiet:
+        print_summary(summary, console)
+    # Said even when quiet: a verdict is read with what the model did not account for.
+    counts: dict[str, list[int]] = {}
+    for run in exploration.result.results:
+        spec = run.spec
+        key = f"{spec.scenario}/{spec.variant} {spec.layout} {spec.profile}"
+        cell = counts.setdefault(key, [0, 0])
+        cell[0] += 1
+        cell[1] += bool(run.violations)
+    for label, calls, total in exploration.calls:
+        listed = exploration.unmodelled.get(label, [])
+        runs, bad = counts.get(label, [0, 0])
+        line = (
+            f"{label}: {runs} runs, {bad} with violations; {calls} calls on the root "
+            f"({total} traced), {len(listed)} unmodelled"
+        )
+        click.echo(line + (":" if listed else ""), err=True)
+        for text in listed:
+            click.echo(f"  unmodelled {text}", err=True)
+    for label, why in exploration.skipped:
+        click.echo(f"{label}: not run: {why}", err=True)
+    if exploration.missed:
+        click.echo(
+            f"{len(exploration.missed)} kill(s) did not hit their call (not judged):", err=True
+        )
+        for label, why in exploration.missed[: 20 if verbose else 5]:
+            click.echo(f"  {label}: {why}", err=True)
+    if verbose and not quiet:
+        for path in written:
+            console.print(f"  {path}", highlight=False, markup=False)
+    if not quiet:
+        console.print(
+            f"{summary.total_runs} runs (syscall), {summary.violating_runs} with violations; "
             f"{len(written)} replay files in {replays}/"
         )
     return summary

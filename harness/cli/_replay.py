@@ -82,12 +82,15 @@ def replay_command(
     and the field) or its store target cannot be built.
     """
     import scenarios as catalog
+    from harness.checks._syscall_replay import is_syscall_replay
     from harness.replay._machine_replay import is_machine_replay, load_machine_replay
     from harness.replay._scenario_replay import read_replay_json, replay_target
     from harness.replay._validate import check_configuration
 
     try:
         raw = read_replay_json(replay_file)
+        if is_syscall_replay(raw):  # --mode syscall: its own format (strace, an adapter)
+            _replay_syscall(replay_file, raw, run_timeout)
         if is_machine_replay(raw):
             machine = load_machine_replay(replay_file, raw)
             if machine.store_cmd is not None:  # a store behind --store-cmd: start it again
@@ -144,6 +147,59 @@ def replay_command(
             markup=False,
         )
         sys.exit(EXIT_NOT_SAME_FAULT)
+    console.print("  no violation: this replay no longer reproduces", style="green")
+    sys.exit(EXIT_FIXED)
+
+
+def _replay_syscall(path: str, raw: dict[str, Any], timeout: float) -> NoReturn:
+    """A ``--mode syscall`` replay file: record the workload under strace again, then the
+    same kill or power-loss state; exits as every replay does (1, 0, 3; 2 for the file)."""
+    import scenarios as catalog
+    from harness.checks._syscall_replay import (
+        replay_syscall,
+        syscall_replay_effects,
+        syscall_replay_spec,
+    )
+
+    spec = syscall_replay_spec(path, raw)
+    try:
+        scenario = catalog.get(spec.scenario)
+    except HarnessError as exc:
+        raise HarnessError(f"{path}: spec.scenario: {exc}") from None
+    effects = syscall_replay_effects(path, raw)
+    console = make_console()
+    console.print(
+        f"[bold]{spec.scenario}[/] / {spec.variant} — layout {spec.layout}, profile "
+        f"{spec.profile}, backend {spec.backend}, seed {spec.seed}"
+    )
+    console.print(f"fault: {spec.describe()}", highlight=False, markup=False)
+    run = replay_syscall(scenario, spec, effects=effects, timeout=timeout)
+    if run.result is None:
+        console.print(
+            f"  the recorded fault has no equivalent in this run: {run.why_not}; "
+            "nothing is concluded (exit 3)",
+            style="yellow",
+            highlight=False,
+            markup=False,
+        )
+        sys.exit(EXIT_NOT_SAME_FAULT)
+    result = run.result
+    console.print("\n[bold]calls[/]")
+    for outcome in result.outcomes:
+        error = f" ({outcome.error})" if outcome.error else ""
+        console.print(f"  {outcome.call}: {outcome.status}{error}", highlight=False, markup=False)
+    if result.unsynced:
+        console.print("\n[bold]unsynced effects at the power loss[/]")
+        for effect in result.unsynced:
+            console.print(f"  {effect}", highlight=False, markup=False)
+    console.print("\n[bold]files on disk after the fault[/] (before recovery)")
+    for file, size in sorted(result.files_after_fault.items()):
+        shown = f"  {file}" + ("" if file.endswith("/") else f"  {size} B")
+        console.print(shown, highlight=False, markup=False)
+    console.print("\n[bold]oracle[/]")
+    if result.violations:
+        _show_violations(console, result)
+        sys.exit(EXIT_REPRODUCES)
     console.print("  no violation: this replay no longer reproduces", style="green")
     sys.exit(EXIT_FIXED)
 
