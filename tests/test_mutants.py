@@ -14,6 +14,7 @@ from mutants import MUTANTS, Mutant
 
 import scenarios
 from harness.engine._explorer import ExploreOptions, explore
+from harness.engine._promises import promise
 from harness.gate import CHECKS, run_gate
 
 #: Fault points per family and configuration: enough to reach every bug in the catalog,
@@ -57,6 +58,13 @@ def test_every_scenario_is_claimed_by_a_mutant() -> None:
     assert every <= claimed, every - claimed
 
 
+def test_every_mutant_names_the_promises_it_breaks() -> None:
+    for mutant in MUTANTS:
+        assert mutant.breaks, mutant.name
+        for promise_id in mutant.breaks:
+            promise(promise_id)  # a KeyError names the unknown id
+
+
 def test_catalog_has_at_least_fifteen_distinct_bugs() -> None:
     assert len({m.name for m in MUTANTS}) == len(MUTANTS) >= 15
 
@@ -65,3 +73,11 @@ def test_catalog_has_at_least_fifteen_distinct_bugs() -> None:
 def test_scenario_catches_mutant(mutant: Mutant, scenario: str) -> None:
     kinds = _violations(mutant.target(), scenario)
     assert kinds, f"{scenario} did not catch mutant {mutant.name!r} ({mutant.bug})"
+    # The promise table's claim: where the check judges a promise the bug breaks, it
+    # reports the bug as a breach of that promise, not as something else.
+    for broken in (promise(p) for p in mutant.breaks):
+        if scenario in broken.checks:
+            assert set(kinds) & broken.kinds, (
+                f"{scenario} caught {mutant.name!r} as {sorted(kinds)}, none of which "
+                f"breaks {broken.id} ({sorted(broken.kinds)})"
+            )

@@ -510,8 +510,28 @@ def test_the_report_gates_a_catalog_it_can_import(
     _mutants_step(tmp_path / "out", ref="report_catalog:MUTANTS", jobs=1, quiet=True)
     raw = json.loads((tmp_path / "out" / "mutation-score.json").read_text(encoding="utf-8"))
     assert (raw["caught"], raw["total"]) == (1, 1)
+    # The promise table of that catalog beside it: one bug proves one row only.
+    table = (tmp_path / "out" / "promise-table.md").read_text(encoding="utf-8")
+    assert "`order-tiebreak`" in table and "**no seeded bug**" in table
     with pytest.raises(click.BadParameter, match="cannot import 'no_such_catalog'"):
         _mutants_step(tmp_path / "out", ref="no_such_catalog:MUTANTS", jobs=1, quiet=True)
+
+
+def test_the_promise_table_beside_the_report_is_rendered(
+    tmp_path: Path, tiny_results: BenchResults, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mutants import MUTANTS
+
+    from harness.gate import promise_rows, promise_table_markdown, write_promise_table
+
+    monkeypatch.setattr("harness.report._write.plots", lambda results: [])
+    assert "No promise-table.md" in write_report(tiny_results, tmp_path).markdown.read_text()
+    write_promise_table(MUTANTS, str(tmp_path))
+    markdown = write_report(tiny_results, tmp_path).markdown.read_text()
+    assert promise_table_markdown(promise_rows(MUTANTS)).rstrip() in markdown
+    html = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "<td>P-modes: files the store creates are 0600, folders 0700</td>" in html
+    assert "<code>folders-by-umask</code>" in html
 
 
 def test_a_missing_or_broken_mutation_score_is_said_so(

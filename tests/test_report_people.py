@@ -143,7 +143,12 @@ def test_the_replay_links_point_at_this_runs_files(written: Path) -> None:
 def test_the_html_page_leads_with_the_findings_and_wraps_long_tables(written: Path) -> None:
     page = (written / "index.html").read_text(encoding="utf-8")
     headings = re.findall(r"<h2>([^<]+)</h2>", page)
-    assert headings[:3] == ["Crash findings", "Seeded bugs", "Benchmark run"]
+    assert headings[:4] == [
+        "Crash findings",
+        "Seeded bugs",
+        "Promises: which check judges what, proven by which seeded bug",
+        "Benchmark run",
+    ]
     assert page.index("What broke, per profile and layout") < page.index("<h2>Answers</h2>")
     assert "Whole run:</strong> 5.0 s wall time" in page
     findings_at = page.index("What broke, per profile and layout")

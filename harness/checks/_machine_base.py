@@ -8,6 +8,7 @@ import contextlib
 import itertools
 import json
 import os
+import stat as stat_module
 from collections.abc import Callable
 from typing import Any, ClassVar, NoReturn
 
@@ -45,6 +46,7 @@ from harness.checks._machine_world import (
     failure_dir,
 )
 from harness.engine._oracle import History, classify
+from harness.engine._run_once import is_temp_name
 from harness.engine._workload import canonical
 from harness.faults._faultfs import FaultFileSystem, SimulatedCrash
 from reference_store import (
@@ -52,7 +54,7 @@ from reference_store import (
     StoreError,
 )
 from reference_store._runtime import SIMULATED_PID, Runtime
-from reference_store.fs import FileSystem, OsFileSystem
+from reference_store.fs import FileStat, FileSystem, OsFileSystem
 
 __all__ = [
     "MachineBase",
@@ -76,6 +78,13 @@ class MachineBase(RuleBasedStateMachine):
     #: ``update_last_route`` reads the entry fresh (hardened, docs/spec.md); the seed reads through
     #: the cache, which the machine reports as a stale read.
     fresh_route_read: ClassVar[bool] = True
+    #: Files the store creates are 0600 and its folders 0700 (P-modes), looked at after
+    #: every call.
+    private_modes: ClassVar[bool] = False
+    #: No temp or lock file outlives the call that made it (P-no-leftovers while running),
+    #: looked at after every call while no crash has happened (a crashed writer's files
+    #: are the next start-up's to clean, which the scenarios judge after recovery).
+    cleans_up_while_running: ClassVar[bool] = False
     #: Exceptions that mean "the call failed and said so" (anything else is a bug).
     reported_errors: ClassVar[tuple[type[BaseException], ...]] = (OSError, StoreError)
 
@@ -92,6 +101,8 @@ class MachineBase(RuleBasedStateMachine):
     supports_restart: ClassVar[bool] = True
     supports_migrate: ClassVar[bool] = False
     supports_corrupt: ClassVar[bool] = False
+    #: An ``update`` whose mutator raises (only in process: a mutator crosses no pipe).
+    supports_refusal: ClassVar[bool] = True
     store_name: ClassVar[str] = "sessions.json"
 
     # --- hooks -------------------------------------------------------------------------------
@@ -192,6 +203,7 @@ class MachineBase(RuleBasedStateMachine):
             "restart": self.supports_restart,
             "arm_crash": self.supports_crash,
             "corrupt_file": self.supports_corrupt,
+            "refused_update": self.supports_refusal,
         }.get(name, True)
 
     # --- drawing ---------------------------------------------------------------------------
@@ -373,6 +385,48 @@ class MachineBase(RuleBasedStateMachine):
         self._expect = None
         if self.keeps_corrupt_files and self.corrupt_blobs:
             self._check_corrupt_kept()
+        if self.private_modes or self.cleans_up_while_running:
+            self._check_running_files(exp.call)
+
+    def _check_running_files(self, call: str) -> None:
+        """P-modes and P-no-leftovers between calls: what a running store leaves."""
+        paths: list[tuple[str, FileStat]] = []
+
+        def walk(folder: str) -> None:
+            for name in self.plain.listdir(folder):
+                path = os.path.join(folder, name)
+                found = self.plain.stat(path)
+                paths.append((os.path.relpath(path, self.root), found))
+                if found.is_dir:
+                    walk(path)
+
+        walk(self.root)
+        if self.private_modes:
+            loose = [
+                f"{rel} {stat_module.S_IMODE(found.mode):04o}"
+                for rel, found in paths
+                if (found.is_dir or stat_module.S_ISREG(found.mode))
+                and stat_module.S_IMODE(found.mode) & 0o077
+            ]
+            if loose:
+                self._fail(
+                    "wrong-mode",
+                    f"after {call}: others may read or change what the store made "
+                    f"(files must be 0600, folders 0700): {loose[:5]}",
+                )
+        if self.cleans_up_while_running and not self.crashes:
+            left = [
+                rel
+                for rel, found in paths
+                if not found.is_dir and (is_temp_name(rel) or rel.endswith(".lock"))
+            ]
+            if left:
+                kind = "leftover-temp" if any(is_temp_name(r) for r in left) else "leftover-lock"
+                self._fail(
+                    kind,
+                    f"after {call}, which returned, its files stay: {left[:5]} (no crash "
+                    "happened, so no start-up will clean them)",
+                )
 
     def _note_history(self, exp: Expectation, found: StoreMap) -> None:
         if not exp.certain:

@@ -83,6 +83,7 @@ RULES = frozenset(
         "restart",
         "arm_crash",
         "corrupt_file",
+        "refused_update",
         "insert_case_variants",
     ]
 )

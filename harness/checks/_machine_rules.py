@@ -40,8 +40,25 @@ from harness.engine._workload import set_in_place
 from harness.faults._faultfs import FaultPlan
 
 __all__ = [
+    "CallerRefusedError",
     "SessionStoreMachine",
 ]
+
+
+class CallerRefusedError(Exception):
+    """What a refusing mutator raises: the caller's own error, which the store must pass
+    on unchanged (it is neither a store error nor an ``OSError``)."""
+
+
+class _RefusingMutator:
+    """Changes the map as ``inner`` does, then refuses."""
+
+    def __init__(self, inner: DataMutator) -> None:
+        self.inner = inner
+
+    def __call__(self, current: StoreMap) -> Any:
+        self.inner(current)
+        raise CallerRefusedError("the caller refused the change after making it")
 
 
 class SessionStoreMachine(MachineBase):
@@ -141,6 +158,44 @@ class SessionStoreMachine(MachineBase):
             f"update(set {sorted(sets)}, delete {deletes}{changed})",
             lambda s: s.update(mutator),
             model,
+        )
+
+    @precondition(lambda self: self._rule_on("refused_update") and bool(self.state))
+    @rule(data=st.data())
+    def refused_update(self, data: st.DataObject) -> None:
+        """P-refused-changes-nothing: the mutator changes an entry in place, adds one, and
+        then raises. The caller's exception must come back out, and nothing be stored --
+        nor held: a lock the refused call kept makes the next call of another process
+        time out, which the machine reports as an error on a valid call."""
+        proc = self._proc(data)
+        key = data.draw(st.sampled_from(sorted(self.state)), label="changed, then refused")
+        added = self._key(data)
+        mutator = _RefusingMutator(
+            DataMutator({added: self._entry(data)}, in_place={key: {"refused": True}})
+        )
+
+        def call(store: Any) -> str:
+            try:
+                store.update(mutator)
+            except CallerRefusedError:
+                return "refused"
+            return "returned"
+
+        def check(result: Any, outcomes: list[tuple[StoreMap, Any]]) -> list[StoreMap]:
+            if result != "refused":
+                self._fail(
+                    "wrong-result",
+                    "update returned although its mutator raised: the caller's exception "
+                    "was swallowed",
+                )
+            return [s for s, _r in outcomes]
+
+        self._mutate(
+            proc,
+            f"update(change {key!r} in place, set {added!r}, then raise)",
+            call,
+            lambda state, _now: [(copy.deepcopy(state), "refused")],
+            check_result=check,
         )
 
     @precondition(_on("update_entry"))
@@ -353,7 +408,8 @@ class SessionStoreMachine(MachineBase):
             label="garbage",
         )
         lost = [k for k in self.state if self.file_of(self.observer, k) == path]
-        self.plain.write_file(path, blob)
+        # 0600, as the store would have made it: the harness plants content, not a mode
+        self.plain.write_file(path, blob, mode=0o600)
         if blob:
             self.corrupt_blobs.append(blob)
         self.log.append(f"corrupt {os.path.relpath(path, self.root)} (holds {lost})")

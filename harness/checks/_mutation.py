@@ -45,6 +45,9 @@ class Mutant:
     bug: str
     #: scenario names expected to catch it (each is asserted by the catalog's test)
     caught_by: tuple[str, ...]
+    #: the promises it breaks (ids of ``harness.engine._promises``): each check of
+    #: ``caught_by`` that judges one of them must report one of its kinds
+    breaks: tuple[str, ...] = ()
     profile_changes: Mapping[str, object] = field(default_factory=dict)
     seam: Callable[[FileSystem], FileSystem] | None = None
     patches: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)

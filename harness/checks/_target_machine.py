@@ -98,6 +98,8 @@ class _TargetMachine(SessionStoreMachine):
     valid_calls_succeed = True
     keeps_corrupt_files = True
     fresh_route_read = True
+    private_modes = True
+    cleans_up_while_running = True
     supports_crash = True
     supports_corrupt = True
 
@@ -151,6 +153,7 @@ def target_machine(
         attrs.update(
             supports_crash=False,
             supports_corrupt=False,
+            supports_refusal=False,
             exact_clock=False,
             reported_errors=(OSError, StoreError),
         )

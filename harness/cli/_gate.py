@@ -33,6 +33,7 @@ from harness.gate import (
     run_mutants,
     write_gate_reports,
     write_mutation_score,
+    write_promise_table,
 )
 
 __all__ = ["gate_command", "load_mutants"]
@@ -214,6 +215,14 @@ def load_mutants(ref: str) -> Sequence[MutantLike]:
     help="Folder for gate.json, gate-summary.md, junit.xml and replays/.",
 )
 @click.option("--junit", help="JUnit XML path (default: OUT/junit.xml).")
+@click.option(
+    "--promises",
+    "show_promises",
+    is_flag=True,
+    help="Print the promise table (promise x check x faults x seeded bug, built from the "
+    "code; seeded bugs from --mutants, else the project's tests/mutants) and exit: 0 when "
+    "every row has a check, a fault and a seeded bug, 1 when a row has a gap.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress; only the verdict line.")
 @verbose_option("Also a line per configuration that passed or was skipped (runs, seconds).")
 def gate_command(
@@ -242,6 +251,7 @@ def gate_command(
     allow_partial: bool,
     out: str,
     junit: str | None,
+    show_promises: bool,
     quiet: bool,
     verbose: bool,
 ) -> None:
@@ -270,6 +280,8 @@ def gate_command(
     OUT/replays/<backend>/ (a machine failure gives its shrunk example and the
     @reproduce_failure blob instead).
     """
+    if show_promises:
+        sys.exit(_print_promises(mutants_ref))
     given = [
         n
         for n, v in (("--store", store), ("--store-cmd", store_cmd), ("--mutants", mutants_ref))
@@ -365,7 +377,7 @@ def case_verdict(case: CaseResult) -> str:
 
 def gate_promise_line(result: GateResult) -> str:
     """The gate's last line: how many promises of the promise table its failures broke."""
-    from harness.engine._summary import PROMISES
+    from harness.engine._promises import PROMISES
 
     kinds = {kind for case in result.failed for kind in case.kinds}
     # Promises judged on every family: the power-loss row repeats their kinds.
@@ -393,6 +405,25 @@ def _print_cases(result: GateResult, console: Console, *, verbose: bool) -> None
     # One line per scenario and reason (not per configuration): a few lines at most.
     for line in not_explored_lines(result.unclaimed):
         console.print(Text.assemble(("NOT EXPLORED", "yellow"), " ", line))
+
+
+def _print_promises(mutants_ref: str | None) -> int:
+    """``gate --promises``: the table on stdout; exit 1 when a row has a gap."""
+    from harness.gate._promise_table import (
+        load_default_catalog,
+        promise_rows,
+        promise_table_markdown,
+    )
+
+    try:
+        catalog = load_mutants(mutants_ref) if mutants_ref else load_default_catalog()
+    except UsageError as exc:
+        raise CommandError(str(exc)) from None
+    rows = promise_rows(catalog)
+    click.echo(promise_table_markdown(rows), nl=False)
+    if catalog is None:
+        click.echo("no catalog of seeded bugs found: pass --mutants module:attr", err=True)
+    return 1 if any(r.gap for r in rows) else 0
 
 
 def _gate_mutants(
@@ -425,6 +456,7 @@ def _gate_mutants(
             )
         )
     md_path, json_path = write_mutation_score(verdicts, out)
+    write_promise_table(mutants, out)
     missed = [v for v in verdicts if not v.caught]
     silent = [(v.name, s) for v in verdicts for s in v.missed]
     summary = os.environ.get("GITHUB_STEP_SUMMARY")

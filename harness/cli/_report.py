@@ -91,7 +91,7 @@ def _mutants_step(out: Path, *, ref: str, jobs: int, quiet: bool) -> list[Path]:
     from harness.cli._common import eta_text
     from harness.cli._gate import load_mutants, mutant_verdict
     from harness.engine._run_spec import ExploreOptions
-    from harness.gate import run_mutants, write_mutation_score
+    from harness.gate import run_mutants, write_mutation_score, write_promise_table
 
     try:
         mutants = load_mutants(ref)
@@ -120,6 +120,7 @@ def _mutants_step(out: Path, *, ref: str, jobs: int, quiet: bool) -> list[Path]:
                 err=True,
             )
     md_path, json_path = write_mutation_score(verdicts, str(out))
+    write_promise_table(mutants, str(out))
     missed = [v.name for v in verdicts if not v.caught or v.missed]
     if not quiet:
         click.echo(

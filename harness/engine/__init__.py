@@ -7,6 +7,8 @@
 * ``_target`` / ``_target_source``: the store under test, and how a replay finds it again;
 * ``_run_spec``, ``_run_once``, ``_fault_plans``, ``_explorer``: one run's records, one
   run, the fault plans of a scenario, and many runs in parallel;
+* ``_promises``: THE registry of the store's promises (ids of docs/spec.md, the kinds
+  that break each, the checks that judge it);
 * ``_summary``: the promise x fault-family counts of an exploration;
 * ``_contain``: a run in a child process with a deadline, so a hang is a verdict;
 * ``_preflight``: the checks before a run that a store can be driven at all.

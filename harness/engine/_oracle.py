@@ -57,6 +57,11 @@ VIOLATION_KINDS: dict[str, tuple[str, str]] = {
     "leftover-temp": ("low", "temp files stay behind for good"),
     "leftover-lock": ("low", "a lock file stays behind after a successful write"),
     "escaped-folder": ("critical", "a file was written outside the store's folder"),
+    "wrong-mode": (
+        "medium",
+        "a file the store created is not mode 0600, or a folder not 0700: others can read "
+        "the sessions",
+    ),
     "baseline": ("high", "the workload fails even without any fault"),
     "unexpected-error": ("high", "a call raised neither a store error nor an OSError"),
     "lost-update": ("critical", "a concurrent update was overwritten"),

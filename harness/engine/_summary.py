@@ -1,5 +1,8 @@
 """Summaries of an exploration: per-configuration counts and the promise table.
 
+The promises are those of ``harness.engine._promises`` (one row per promise and
+configuration: kept, broken, or not judged by the families explored).
+
 The JSON written here (``crash-summary.json``) is what ``store-harness report`` renders.
 """
 
@@ -14,68 +17,10 @@ from typing import Any
 
 from harness.engine._explorer import ExploreResult
 from harness.engine._oracle import Violation
+from harness.engine._promises import PROMISES, Promise
 from harness.engine._run_spec import RunResult
 
 __all__ = ["PROMISES", "Promise", "Summary", "summarize"]
-
-
-@dataclass(frozen=True)
-class Promise:
-    name: str
-    kinds: frozenset[str]
-    #: fault families the promise is judged on (``None``: every family but power loss)
-    families: frozenset[str] | None = None
-
-
-_DATA_LOSS = frozenset(
-    {
-        "acked-write-lost",
-        "silently-dropped",
-        "half-applied",
-        "unloadable",
-        "migration-lost",
-        "changed-entry",
-        "phantom-entry",
-        "resurrected",
-    }
-)
-
-PROMISES: tuple[Promise, ...] = (
-    Promise("acknowledged writes survive a process crash", frozenset({"acked-write-lost"})),
-    Promise("every call is all-or-nothing", frozenset({"half-applied"})),
-    Promise(
-        "no entry is dropped or changed silently",
-        frozenset({"silently-dropped", "changed-entry", "phantom-entry"}),
-    ),
-    Promise("migration keeps every entry", frozenset({"migration-lost"})),
-    Promise("deleted entries stay deleted", frozenset({"resurrected"})),
-    Promise("unreadable files are never destroyed", frozenset({"corrupt-destroyed"})),
-    Promise("the store loads and writes after any fault", frozenset({"unloadable", "unwritable"})),
-    Promise("no temp or lock file is left for good", frozenset({"leftover-temp", "leftover-lock"})),
-    Promise("case-variant ties do not depend on input order", frozenset({"order-dependent"})),
-    Promise("every valid key is stored without a fault", frozenset({"baseline"})),
-    Promise("every call returns: no hang, no dead process", frozenset({"hung", "store-crashed"})),
-    # The rows below name every other registered kind, so that no violation found is
-    # left out of the promise table (tests/test_report_people.py checks the union).
-    Promise("nothing is written outside the store's folder", frozenset({"escaped-folder"})),
-    Promise("a read sees the last completed write", frozenset({"stale-read"})),
-    Promise("concurrent updates are not lost", frozenset({"lost-update"})),
-    Promise(
-        "a failure is a store error naming the path and what to do",
-        frozenset({"bare-os-error", "unexpected-error"}),
-    ),
-    Promise(
-        "calls return and leave only what a correct store would",
-        frozenset({"wrong-result", "wrong-read", "divergence", "mismatch"}),
-    ),
-    Promise("acknowledged writes survive power loss", _DATA_LOSS, frozenset({"power-loss"})),
-)
-
-
-def _judged(promise: Promise, family: str) -> bool:
-    if promise.families is None:
-        return family != "power-loss"
-    return family in promise.families
 
 
 @dataclass
@@ -218,11 +163,12 @@ def summarize(
                     )
                     cell["violating_runs"] += 1
                     cell["violations"] += 1
-            judged = {f: c for f, c in families.items() if _judged(promise, f)}
+            judged = {f: c for f, c in families.items() if promise.judged_under(f)}
             kept = None if not judged else not any(c["violations"] for c in judged.values())
             summary.promises.append(
                 {
                     "promise": promise.name,
+                    "id": promise.id,
                     "layout": layout,
                     "profile": profile,
                     "fs_semantics": fs,

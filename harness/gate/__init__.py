@@ -8,7 +8,8 @@ only ``harness.cli`` and the pytest plugin import it.
 * ``_cases``: one configuration or check, run and judged;
 * ``_run``: :func:`run_gate` and :class:`GateResult` -- the gate's promises are there;
 * ``_outputs``: JUnit XML and the Markdown summary;
-* ``_mutants``: seeded bugs through the gate and the mutation score.
+* ``_mutants``: seeded bugs through the gate and the mutation score;
+* ``_promise_table``: promise x check x faults x seeded bug, built from the code.
 """
 
 from harness.engine._run_spec import DEFAULT_MAX_POINTS
@@ -50,6 +51,14 @@ from harness.gate._plan import (
     select_checks,
     select_scenarios,
 )
+from harness.gate._promise_table import (
+    PROMISE_TABLE_NAME,
+    PromiseRow,
+    load_default_catalog,
+    promise_rows,
+    promise_table_markdown,
+    write_promise_table,
+)
 from harness.gate._run import GateResult, default_profile, run_gate
 
 __all__ = [
@@ -60,6 +69,7 @@ __all__ = [
     "KILL_BACKEND",
     "MACHINE_CHECK",
     "PROMISE_PROFILES",
+    "PROMISE_TABLE_NAME",
     "CaseResult",
     "CheckOptions",
     "Configuration",
@@ -68,9 +78,11 @@ __all__ = [
     "MutantVerdict",
     "NotExplored",
     "PromiseProfile",
+    "PromiseRow",
     "Shard",
     "default_profile",
     "junit_xml",
+    "load_default_catalog",
     "markdown_summary",
     "mutation_score",
     "mutation_score_json",
@@ -79,6 +91,8 @@ __all__ = [
     "plan_gate",
     "plan_run",
     "promise_profile",
+    "promise_rows",
+    "promise_table_markdown",
     "run_case",
     "run_configuration",
     "run_gate",
@@ -87,4 +101,5 @@ __all__ = [
     "select_scenarios",
     "write_gate_reports",
     "write_mutation_score",
+    "write_promise_table",
 ]

@@ -11,8 +11,14 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from harness.engine._oracle import VIOLATION_KINDS
+from harness.engine._promises import PROMISES
 from harness.gate._cases import CaseResult, _kinds_text
 from harness.gate._plan import CONCURRENCY_CHECK, MACHINE_CHECK, Configuration, NotExplored
+from harness.gate._promise_table import (
+    load_default_catalog,
+    promise_rows,
+    promise_table_markdown,
+)
 from harness.gate._run import GateResult
 
 __all__ = [
@@ -153,7 +159,43 @@ def markdown_summary(result: GateResult, *, max_rows: int = 50) -> str:
             "",
         ]
         lines += [f"- {_md(line)}" for line in not_explored_lines(result.unclaimed)]
+    lines += ["", *promise_verdict_lines(result)]
+    lines += [
+        "",
+        "<details><summary>Which check judges which promise, under which faults, "
+        "proven by which seeded bug</summary>",
+        "",
+        promise_table_markdown(promise_rows(load_default_catalog())),
+        "</details>",
+    ]
     return "\n".join(lines) + "\n"
+
+
+def promise_verdicts(result: GateResult) -> list[tuple[str, str, str]]:
+    """(promise id, verdict, detail) for every promise: ``broken`` when a failed case
+    of one of its checks shows one of its kinds, ``kept`` when one of its checks ran
+    and none did, ``not judged`` when none of its checks ran in this gate."""
+    out: list[tuple[str, str, str]] = []
+    for promise in PROMISES:
+        cases = [c for c in result.cases if c.configuration.scenario in promise.checks]
+        ran = [c for c in cases if c.status in ("passed", "failed")]
+        broken = sorted({c.configuration.id for c in ran for k in c.kinds if k in promise.kinds})
+        if broken:
+            more = f" (+{len(broken) - 3})" if len(broken) > 3 else ""
+            out.append((promise.id, "broken", ", ".join(broken[:3]) + more))
+        elif ran:
+            out.append((promise.id, "kept", f"{len(ran)} configurations"))
+        else:
+            out.append((promise.id, "not judged", "none of its checks ran"))
+    return out
+
+
+def promise_verdict_lines(result: GateResult) -> list[str]:
+    lines = ["### Promises", "", "| promise | this run | where |", "|---|---|---|"]
+    for promise_id, verdict, detail in promise_verdicts(result):
+        shown = {"broken": "❌ broken", "kept": "✅ kept"}.get(verdict, verdict)
+        lines.append(f"| {promise_id} | {shown} | {_md(detail)} |")
+    return lines
 
 
 def not_explored_lines(unclaimed: Iterable[NotExplored]) -> list[str]:

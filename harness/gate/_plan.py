@@ -114,7 +114,7 @@ class PromiseProfile:
 PROMISE_PROFILES: dict[str, PromiseProfile] = {
     p.name: p
     for p in (
-        PromiseProfile("hardened", "every promise of harness.engine._summary.PROMISES"),
+        PromiseProfile("hardened", "every promise of harness.engine._promises.PROMISES"),
         PromiseProfile(
             "no-power-loss",
             "every promise but durability after power loss (a store without fsync)",

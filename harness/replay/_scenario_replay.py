@@ -91,11 +91,26 @@ def _field_diffs(path: str, want: Any, got: Any) -> list[str]:
     return [f"{path}: found {_json(got)}, expected {_json(want)}"]
 
 
-def _diff(found: Mapping[str, Any] | None, expected: Iterable[Mapping[str, Any]]) -> list[str]:
+def _found_json(found: object) -> object:
+    """What recovery loaded, as the replay file keeps it: a map as a dict, and whatever
+    else a broken store's ``load`` returned as it was (JSON-able, or its repr)."""
+    if found is None or isinstance(found, Mapping):
+        return None if found is None else dict(found)
+    try:
+        json.dumps(found)
+    except (TypeError, ValueError):
+        return repr(found)
+    return found
+
+
+def _diff(found: Any, expected: Iterable[Mapping[str, Any]]) -> list[str]:
     """The oracle's diff between ``found`` and the closest allowed state: per key that
     differs, each differing field by its path (``deliveryContext.to``), values whole."""
     if found is None:
         return ["(nothing could be loaded)"]
+    if not isinstance(found, Mapping):
+        # What a broken store's load returned (a list, say): no key to compare by.
+        return [f"(load returned a {type(found).__name__}, not a map of keys to entries)"]
     options = list(expected)
     if not options:
         return []
@@ -142,7 +157,7 @@ def to_json(
         "files_after_fault": dict(result.files_after_fault),
         "unsynced_effects": list(result.unsynced),
         "expected": [dict(s) for s in result.expected],
-        "found": None if result.found is None else dict(result.found),
+        "found": _found_json(result.found),
         "diff": _diff(result.found, result.expected),
         "command": command or "store-harness replay <this file>",
     }

@@ -7,6 +7,8 @@ import html
 import re
 from collections.abc import Sequence
 
+from harness.engine._promises import PROMISE_TABLE_NAME
+
 from ._crash import GLOSSARY, CrashSummary, crash_tables, findings_table, replay_groups
 from ._findings import Finding
 from ._markdown import (
@@ -136,6 +138,45 @@ def _crash(crash: CrashSummary | None) -> str:
     return text
 
 
+def _inline(text: str) -> str:
+    """The little Markdown the promise table uses: `code` and **bold**."""
+    out = _e(text)
+    out = re.sub(r"`([^`]*)`", r"<code>\1</code>", out)
+    return re.sub(r"\*\*([^*]*)\*\*", r"<strong>\1</strong>", out)
+
+
+def _promise_table_html(markdown: str | None) -> str:
+    """``promise-table.md`` (the gate's Markdown) as HTML: its table, then its lines."""
+    if markdown is None:
+        return (
+            f"<p>No {_e(PROMISE_TABLE_NAME)} beside this report: the seeded-bug step of "
+            "<code>store-harness report</code> writes it; <code>store-harness gate "
+            "--promises</code> prints it.</p>"
+        )
+    rows: list[list[str]] = []
+    rest: list[str] = []
+    for line in markdown.splitlines():
+        if line.startswith("|"):
+            cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
+            if not all(set(c) <= {"-", ":"} for c in cells):
+                rows.append([c.replace("\\|", "|") for c in cells])
+        elif line.startswith("- "):
+            rest.append(f"<li>{_inline(line[2:])}</li>")
+        elif line.strip():
+            rest.append(f"<p>{_inline(line)}</p>")
+    head, *body = rows or [[]]
+    table = (
+        "<table><thead><tr>"
+        + "".join(f"<th>{_inline(c)}</th>" for c in head)
+        + "</tr></thead><tbody>"
+        + "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>" for r in body)
+        + "</tbody></table>"
+    )
+    items = "".join(x for x in rest if x.startswith("<li>"))
+    paragraphs = "".join(x for x in rest if x.startswith("<p>"))
+    return table + paragraphs + (f"<ul>{items}</ul>" if items else "")
+
+
 def render_html(
     results: BenchResults,
     findings: Sequence[Finding],
@@ -145,6 +186,7 @@ def render_html(
     rendered_by: str | None = None,
     micro: MicroSummary | None = None,
     mutation: MutationScore | None = None,
+    promise_table: str | None = None,
     phases: Sequence[tuple[str, int]] = (),
 ) -> str:
     grid = grid_name(results)
@@ -170,6 +212,8 @@ def render_html(
         "<h2>Seeded bugs</h2>",
         *(f"<p>{_e(paragraph)}</p>" for paragraph in mutation_text),
         *(html_table(t, wrap=True) for t in mutation_tabs),
+        "<h2>Promises: which check judges what, proven by which seeded bug</h2>",
+        _promise_table_html(promise_table),
         "<h2>Benchmark run</h2>",
         f'<table class="facts">{facts}</table>',
         "<p>All durations are wall-clock milliseconds from <code>time.perf_counter_ns</code> "

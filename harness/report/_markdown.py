@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
+from harness.engine._promises import PROMISE_TABLE_NAME
+
 from ._crash import (
     GLOSSARY,
     CrashSummary,
@@ -216,6 +218,7 @@ def render_markdown(
     plots: Sequence[PlotFile] = (),
     micro: MicroSummary | None = None,
     mutation: MutationScore | None = None,
+    promise_table: str | None = None,
     phases: Sequence[tuple[str, int]] = (),
 ) -> str:
     grid = grid_name(results)
@@ -252,6 +255,16 @@ def render_markdown(
         out += [paragraph, ""]
     for table in tables:
         out += [markdown_table(table), ""]
+    out += ["## Promises: which check judges what, proven by which seeded bug", ""]
+    if promise_table is None:
+        out += [
+            f"No {PROMISE_TABLE_NAME} beside this report: the seeded-bug step of "
+            "`store-harness report` (and `gate --mutants`) writes it; `store-harness gate "
+            "--promises` prints it.",
+            "",
+        ]
+    else:
+        out += [promise_table.rstrip(), ""]
     out += ["## Benchmark run", ""]
     for label, value in run_facts(results, rendered_by):
         shown = f"`{value}`" if label in ("Command", "Rendered by") else value

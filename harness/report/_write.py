@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.engine._promises import PROMISE_TABLE_NAME
+
 from ._crash import CRASH_SUMMARY_NAME, find_replays, load_crash_summary
 from ._findings import Finding, findings
 from ._html import render_html
@@ -34,6 +36,13 @@ class ReportFiles:
     crash_summary: Path | None
     micro: Path | None = None
     plots: tuple[Path, ...] = ()
+
+
+def _read_optional(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -81,6 +90,7 @@ def write_report(
     micro_path = out_dir / MICRO_NAME
     micro = load_micro(micro_path)
     mutation = load_mutation_score(out_dir / MUTATION_NAME)
+    promise_table = _read_optional(out_dir / PROMISE_TABLE_NAME)
     answers = findings(results)
     results_path = write_results(results, out_dir / "results.json")
     drawn = plots(results)
@@ -103,6 +113,7 @@ def write_report(
             plots=plot_files,
             micro=micro,
             mutation=mutation,
+            promise_table=promise_table,
             phases=phases,
         ),
     )
@@ -117,6 +128,7 @@ def write_report(
             rendered_by=rendered_by,
             micro=micro,
             mutation=mutation,
+            promise_table=promise_table,
             phases=phases,
         ),
     )

@@ -32,8 +32,10 @@ def test_seed_update_last_route_reads_through_the_cache() -> None:
         only_rules=frozenset({"update_entry", "update_last_route", "load"}),
         hostile_keys=False,
     )
+    # 600 examples: at 300 the derandomized search found it alone but not in one full
+    # run of the suite (seen once, on a loaded machine; not explained yet).
     with pytest.raises(MachineFailureError) as caught:
-        run_state_machine_as_test(machine, settings=finding_settings())
+        run_state_machine_as_test(machine, settings=finding_settings(examples=600))
     assert caught.value.kind == "stale-read"
     message = str(caught.value)
     assert "update_last_route(" in message.splitlines()[0]
